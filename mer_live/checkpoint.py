@@ -1,0 +1,63 @@
+"""Checkpoints: model weights plus the ModelSpec and training facts, saved atomically, loaded safely.
+
+A checkpoint from elsewhere is untrusted input, so it is read with `weights_only=True`: only tensors
+and plain containers, never pickled code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mer_live.atomic import atomic_path
+from mer_live.spec import ModelSpec
+
+FORMAT = "mer-live-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is missing, corrupt or not one of ours."""
+
+
+@dataclass
+class Checkpoint:
+    spec: ModelSpec
+    state_dict: dict[str, torch.Tensor]
+    info: dict[str, Any] = field(default_factory=dict)  # held_out subject, epoch, options, metrics...
+
+
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
+    """Write atomically: a kill mid-write never leaves a file a resume would trust."""
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "spec": ckpt.spec.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in ckpt.state_dict.items()},
+        "info": ckpt.info,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path} (mer-train writes them as <out>/folds/*/model.pt)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt, truncated, or holding non-tensor objects
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (the file is corrupt, truncated, or not a mer-live checkpoint)"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
+    try:
+        spec = ModelSpec.from_dict(payload["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: bad model spec in checkpoint: {exc}") from exc
+    return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=payload.get("info", {}))

@@ -1,0 +1,33 @@
+"""Optical flow between consecutive frames: OpenCV Farneback with the seed's parameters."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FARNEBACK_PARAMS = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+
+
+def farneback(prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
+    """Flow from one gray uint8 frame to the next as float32 (H, W, 3): magnitude, dx, dy in pixels."""
+    if prev_gray.ndim != 2 or next_gray.ndim != 2:
+        raise ValueError(f"flow needs 2-D gray frames, got shapes {prev_gray.shape} and {next_gray.shape}")
+    uv = cv2.calcOpticalFlowFarneback(prev_gray, next_gray, None, **FARNEBACK_PARAMS)
+    dx, dy = uv[..., 0], uv[..., 1]
+    return np.stack([np.sqrt(dx * dx + dy * dy), dx, dy], axis=-1).astype(np.float32)
+
+
+def to_gray(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) RGB uint8 -> (T, H, W) gray uint8; gray input passes through."""
+    if frames.ndim == 3:
+        return frames
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"expected (T, H, W, 3) RGB frames, got shape {frames.shape}")
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+
+
+def clip_flow(frames: np.ndarray) -> np.ndarray:
+    """Flow of each consecutive pair: (T+1, H, W[, 3]) uint8 -> (T, H, W, 3) float32."""
+    gray = to_gray(np.ascontiguousarray(frames))
+    if len(gray) < 2:
+        raise ValueError(f"flow needs at least 2 frames, got {len(gray)}")
+    return np.stack([farneback(gray[i], gray[i + 1]) for i in range(len(gray) - 1)])

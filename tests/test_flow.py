@@ -1,0 +1,41 @@
+import cv2
+import numpy as np
+
+from mer_live.flow import FARNEBACK_PARAMS, clip_flow, farneback
+
+
+def _texture(h=96, w=96, seed=0):
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (h, w)).astype(np.uint8), (0, 0), 2.0)
+    return cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
+
+
+def test_uniform_two_pixel_shift_gives_dx_two_in_interior():
+    img = _texture()
+    shifted = np.roll(img, 2, axis=1)  # content moves 2 px to the right
+    flow = farneback(img, shifted)
+    interior = flow[20:-20, 20:-20]
+    assert flow.dtype == np.float32 and flow.shape == (96, 96, 3)
+    assert abs(np.median(interior[..., 1]) - 2.0) < 0.2
+    assert abs(np.median(interior[..., 2])) < 0.2
+    assert np.allclose(interior[..., 0], np.hypot(interior[..., 1], interior[..., 2]), atol=1e-4)
+
+
+def test_vertical_shift_gives_dy():
+    img = _texture(seed=1)
+    flow = farneback(img, np.roll(img, -2, axis=0))
+    assert abs(np.median(flow[20:-20, 20:-20, 2]) + 2.0) < 0.2
+
+
+def test_clip_flow_gives_one_flow_per_pair_of_rgb_frames():
+    img = _texture()
+    frames = np.stack([np.roll(img, i, axis=1) for i in range(5)])
+    rgb = np.repeat(frames[..., None], 3, axis=-1)
+    flow = clip_flow(rgb)
+    assert flow.shape == (4, 96, 96, 3)
+    assert np.all(np.abs(np.median(flow[:, 20:-20, 20:-20, 1], axis=(1, 2)) - 1.0) < 0.2)
+
+
+def test_seed_parameters():
+    assert FARNEBACK_PARAMS == dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5,
+                                    poly_sigma=1.2, flags=0)
