@@ -1,0 +1,36 @@
+"""Dataset readers: SMIC (HS), CASME II, SAMM and the MEGC 2019 composite (CDE), one ClipRecord per clip.
+
+`load_dataset(data_path, name)`: DATA_PATH excludes the dataset name (`/data`, not `/data/SMIC`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mer_live.datasets import catalog
+from mer_live.datasets.catalog import CLASS_NAMES, DATASETS, FPS, LOSO_SUBJECTS
+from mer_live.datasets.records import ClipRecord, DatasetError, DatasetIndex, index_clips
+from mer_live.frames import FrameReadError
+
+__all__ = ["CLASS_NAMES", "DATASETS", "FPS", "LOSO_SUBJECTS", "ClipRecord", "DatasetError", "DatasetIndex",
+           "FrameReadError", "catalog", "load_dataset"]
+
+
+def load_dataset(data_path: str | os.PathLike, name: str) -> DatasetIndex:
+    """Index one dataset under DATA_PATH; DatasetError names the path and the fix when the layout is wrong."""
+    from mer_live.datasets.casme2 import scan_casme2
+    from mer_live.datasets.cde import load_cde
+    from mer_live.datasets.samm import scan_samm
+    from mer_live.datasets.smic import scan_smic
+
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    data_path = Path(data_path)
+    if not data_path.is_dir():
+        raise DatasetError(f"DATA_PATH {data_path} is not a folder; give the folder that holds the dataset "
+                           f"folders (e.g. /data, not /data/{name})")
+    if name == "CDE":
+        return load_cde(data_path)
+    found = {"SMIC": scan_smic, "CASME2": scan_casme2, "SAMM": scan_samm}[name](data_path)
+    mapping = {(name, c): c for c in CLASS_NAMES[name]}
+    return index_clips(name, found, CLASS_NAMES[name], mapping, FPS)

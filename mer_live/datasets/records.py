@@ -1,0 +1,135 @@
+"""The typed results of a dataset reader: one ClipRecord per clip, gathered in a DatasetIndex."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+
+class DatasetError(ValueError):
+    """A dataset on disk that does not match its expected layout; the message names the path and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipRecord:
+    """One labelled clip: frame paths in true temporal order, its class, and its timing where known."""
+
+    dataset: str                 # source dataset: SMIC, CASME2 or SAMM (also inside CDE)
+    subject: str                 # "s01", "sub01", "006"; CDE prefixes the dataset: "SMIC/s01"
+    clip_id: str                 # sample folder / sheet Filename, e.g. "s1_ne_01", "EP02_01f", "006_1_2"
+    frames: tuple[Path, ...]
+    label: int                   # index into DatasetIndex.class_names
+    label_name: str
+    onset: int | None = None     # frame numbers from the sheet (None where the sheet has none)
+    apex: int | None = None
+    offset: int | None = None
+    fps: float = 0.0
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames)
+
+
+@dataclasses.dataclass
+class DatasetIndex:
+    """All clips of a dataset, its classes, its subjects (those with clips) and what was dropped."""
+
+    name: str
+    clips: list[ClipRecord]
+    class_names: tuple[str, ...]
+    subjects: tuple[str, ...]
+    dropped: dict[str, int] = dataclasses.field(default_factory=dict)  # emotion -> clips left out
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def class_counts(self) -> dict[str, int]:
+        counts = {name: 0 for name in self.class_names}
+        for clip in self.clips:
+            counts[clip.label_name] += 1
+        return counts
+
+    def clips_of(self, subject: str) -> list[ClipRecord]:
+        return [c for c in self.clips if c.subject == subject]
+
+    def summary(self) -> str:
+        """One line for logs: clips, subjects, per-class counts and the emotions left out."""
+        counts = ", ".join(f"{k} {v}" for k, v in self.class_counts().items())
+        text = f"{self.name}: {len(self.clips)} clips from {len(self.subjects)} subjects ({counts})"
+        if self.dropped:
+            left = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items()))
+            text += f"; dropped {sum(self.dropped.values())} clips outside the class map ({left})"
+        return text
+
+
+def sort_subjects(subjects) -> tuple[str, ...]:
+    """Subject ids in numeric order ("s2" before "s10"), dataset prefix first for CDE."""
+    import re
+
+    def key(s: str):
+        prefix, _, rest = s.rpartition("/")
+        digits = re.findall(r"\d+", rest)
+        return (prefix, int(digits[-1]) if digits else -1, rest)
+
+    return tuple(sorted(set(subjects), key=key))
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetClip:
+    """A clip as a reader found it, before its emotion is mapped to a class (shared by CDE)."""
+
+    dataset: str
+    subject: str
+    clip_id: str
+    emotion: str                 # the dataset's own spelling, e.g. "ne", "happiness", "Anger"
+    folder: Path
+    ext: str
+    source: str                  # where the clip was listed (sheet path or the folder), for errors
+    onset: int | None = None
+    apex: int | None = None
+    offset: int | None = None
+
+
+def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
+                mapping: dict[tuple[str, str], str], fps: dict[str, float],
+                subject_prefix: bool = False) -> DatasetIndex:
+    """Map each clip's (dataset, emotion) to a class (counting the unmapped in `dropped`) and list its frames.
+
+    With `subject_prefix` (the composite) subjects and dropped keys carry the dataset: "SAMM/006", "SAMM:Others".
+
+    A kept clip whose folder is missing or holds no frames is an error, never skipped.
+    """
+    from mer_live.datasets.files import PREPARE_HINT, clip_frames
+
+    clips: list[ClipRecord] = []
+    dropped: dict[str, int] = {}
+    for item in found:
+        target = mapping.get((item.dataset, item.emotion))
+        if target is None:
+            key = f"{item.dataset}:{item.emotion or '(blank)'}" if subject_prefix else (item.emotion or "(blank)")
+            dropped[key] = dropped.get(key, 0) + 1
+            continue
+        if not item.folder.is_dir():
+            raise DatasetError(f"clip {item.clip_id} (subject {item.subject}) is listed in {item.source} but its "
+                               f"frame folder {item.folder} does not exist; restore the clip's frames or "
+                               f"{PREPARE_HINT}")
+        frames = clip_frames(item.folder, item.ext)
+        if not frames:
+            raise DatasetError(f"clip {item.clip_id} (subject {item.subject}) is listed in {item.source} but its "
+                               f"folder {item.folder} holds no .{item.ext} frames; restore them or {PREPARE_HINT}")
+        clips.append(ClipRecord(
+            dataset=item.dataset,
+            subject=f"{item.dataset}/{item.subject}" if subject_prefix else item.subject,
+            clip_id=item.clip_id, frames=frames, label=class_names.index(target), label_name=target,
+            onset=item.onset, apex=item.apex, offset=item.offset, fps=fps[item.dataset]))
+    return DatasetIndex(name=name, clips=clips, class_names=class_names,
+                        subjects=sort_subjects(c.subject for c in clips), dropped=dropped)
+
+
+def canonical_emotion(text: str, known: tuple[str, ...], aliases: dict[str, str]) -> str:
+    """The dataset's own spelling of an emotion cell ("HAPPINESS " -> "happiness"); unknown ones as written."""
+    cleaned = " ".join(str(text).split())
+    lower = cleaned.lower()
+    for name in known:
+        if name.lower() == lower:
+            return name
+    return aliases.get(lower, cleaned)

@@ -1,0 +1,201 @@
+"""mer-prepare: crop every clip's face with ONE box (found on the first frame with a face) and save landmarks.
+
+`mer-prepare --dir D --ext E [--gpu G]` reads every folder under D that holds *.E frames and writes
+  D_CROP/<same path>/<same file names>   the crops (all frames of a clip share one square box),
+  D_LANDMARK/<same path>/<frame>.npy     MTCNN's five points (5, 2) float32 in crop pixels, NaN on frames
+                                         where MTCNN found no face,
+  D_CROP/<same path>/.mer-prepare.json   the clip's box, written last: a clip with it is finished and skipped,
+and copies D's .xlsx sheets to the same places under D_CROP. D itself is never written to.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mer_live.atomic import atomic_path, write_text_atomic
+from mer_live.face import DEFAULT_MARGIN, FaceDetector, crop, square_box
+from mer_live.frames import FrameReadError, read_frames, sorted_frames, write_frame
+
+MARKER = ".mer-prepare.json"
+
+
+class PrepareError(ValueError):
+    """Bad input for the whole run (missing folder, no frames); the message says what to fix."""
+
+
+@dataclasses.dataclass
+class PrepareReport:
+    cropped: list[Path] = dataclasses.field(default_factory=list)
+    skipped: list[Path] = dataclasses.field(default_factory=list)
+    failed: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    sheets: list[Path] = dataclasses.field(default_factory=list)
+
+
+def output_dirs(root: Path) -> tuple[Path, Path]:
+    """D -> (D_CROP, D_LANDMARK), siblings of D (resolved first, so `--dir .` never writes inside D)."""
+    root = Path(root).resolve()
+    return root.parent / f"{root.name}_CROP", root.parent / f"{root.name}_LANDMARK"
+
+
+def find_clips(root: Path, ext: str) -> list[Path]:
+    """Folders under `root` (itself included) that hold *.ext frames, sorted."""
+    suffix = "." + ext.lower().lstrip(".")
+    folders = {p.parent for p in root.rglob("*") if p.is_file() and p.suffix.lower() == suffix
+               and not p.name.startswith(".")}
+    return sorted(folders)
+
+
+def _frame_files(folder: Path, ext: str) -> list[Path]:
+    suffix = "." + ext.lower().lstrip(".")
+    return sorted_frames(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == suffix
+                         and not p.name.startswith("."))
+
+
+def _existing_extensions(root: Path) -> str:
+    counts: dict[str, int] = {}
+    for p in root.rglob("*"):
+        if p.is_file() and p.suffix:
+            counts[p.suffix.lower()] = counts.get(p.suffix.lower(), 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+    return ", ".join(f"{ext} ({n})" for ext, n in top) or "none"
+
+
+def is_finished(out_dir: Path) -> bool:
+    marker = out_dir / MARKER
+    if not marker.is_file():
+        return False
+    try:
+        return "box" in json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def prepare_clip(detector: FaceDetector, clip_dir: Path, crop_dir: Path, landmark_dir: Path, ext: str,
+                 margin: float = DEFAULT_MARGIN) -> dict:
+    """Crop one clip with the box of its first frame with a face; returns the marker's content.
+
+    Raises FrameReadError for unreadable frames and PrepareError when no frame has a face.
+    """
+    paths = _frame_files(clip_dir, ext)
+    frames = read_frames(paths)
+    faces = detector.detect_many(frames)
+    face_index = next((i for i, face in enumerate(faces) if face is not None), None)
+    if face_index is None:
+        raise PrepareError(f"no face found in any of its {len(frames)} frames")
+    box = square_box(faces[face_index].box, frames.shape[1:3], margin)
+    offset = np.array(box[:2], np.float32)
+    for path, frame, face in zip(paths, frames, faces):
+        write_frame(crop_dir / path.name, crop(frame, box))
+        points = face.landmarks - offset if face is not None else np.full((5, 2), np.nan, np.float32)
+        with atomic_path(landmark_dir / f"{path.stem}.npy") as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, points.astype(np.float32))
+    info = {"box": list(box), "margin": margin, "face_frame": paths[face_index].name, "frames": len(paths),
+            "frames_without_face": sum(face is None for face in faces),
+            "detector_box": [float(v) for v in faces[face_index].box]}
+    write_text_atomic(crop_dir / MARKER, json.dumps(info, indent=1))  # last: the clip is complete
+    return info
+
+
+def copy_sheets(root: Path, crop_root: Path) -> list[Path]:
+    """Copy D's .xlsx sheets to the same relative places under D_CROP (readers look for them there)."""
+    copied = []
+    for sheet in sorted(root.rglob("*.xlsx")):
+        if sheet.name.startswith((".", "~$")):
+            continue
+        target = crop_root / sheet.relative_to(root)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(sheet, tmp)
+        copied.append(target)
+    return copied
+
+
+def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFAULT_MARGIN,
+                 detector: FaceDetector | None = None, progress: bool = True) -> PrepareReport:
+    """Crop every clip under `root`; finished clips (with their marker) are skipped, failures collected."""
+    from tqdm import tqdm
+
+    root = Path(root)
+    if not root.is_dir():
+        raise PrepareError(f"--dir {root} is not a folder; give the raw dataset folder, e.g. --dir /data/SMIC")
+    root = root.resolve()
+    clips = find_clips(root, ext)
+    if not clips:
+        raise PrepareError(f"no *.{ext.lstrip('.')} frames under {root}; check --ext "
+                           f"(files found there by extension: {_existing_extensions(root)})")
+    crop_root, landmark_root = output_dirs(root)
+    report = PrepareReport(sheets=copy_sheets(root, crop_root))
+    todo = []
+    for clip in clips:
+        rel = clip.relative_to(root)
+        (report.skipped if is_finished(crop_root / rel) else todo).append(clip)
+    if todo and detector is None:
+        detector = FaceDetector(device=device)
+    bar = tqdm(todo, desc="mer-prepare", unit="clip", disable=not progress)
+    for clip in bar:
+        rel = clip.relative_to(root)
+        bar.set_postfix_str(str(rel)[-40:])
+        try:
+            prepare_clip(detector, clip, crop_root / rel, landmark_root / rel, ext, margin)
+        except (FrameReadError, PrepareError) as exc:
+            report.failed.append((clip, str(exc)))
+            continue
+        report.cropped.append(clip)
+    return report
+
+
+def choose_device(gpu: int | None) -> str:
+    """--gpu G -> "cuda:G" when CUDA has that GPU; -1 or no CUDA -> "cpu" (said on stderr)."""
+    import torch
+
+    if gpu is None or gpu < 0:
+        return "cpu"
+    if not torch.cuda.is_available():
+        print(f"mer-prepare: CUDA is not available; running MTCNN on the CPU instead of GPU {gpu}", file=sys.stderr)
+        return "cpu"
+    count = torch.cuda.device_count()
+    if gpu >= count:
+        raise PrepareError(f"--gpu {gpu} does not exist: this machine has {count} CUDA device(s) (0..{count - 1}); "
+                           "use -1 for the CPU")
+    return f"cuda:{gpu}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mer-prepare", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--dir", required=True, help="raw dataset folder, e.g. data/SMIC (writes data/SMIC_CROP)")
+    parser.add_argument("--gpu", type=int, default=0, help="GPU number; -1 or no CUDA: CPU (default 0)")
+    parser.add_argument("--ext", default="jpg", help="frame file extension, e.g. jpg or bmp (default jpg)")
+    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                        help=f"crop side = max(w, h) of the face box * (1 + margin) (default {DEFAULT_MARGIN})")
+    args = parser.parse_args(argv)
+    root = Path(args.dir)
+    try:
+        if not root.is_dir():
+            raise PrepareError(f"--dir {root} is not a folder; give the raw dataset folder, e.g. --dir /data/SMIC")
+        device = choose_device(args.gpu)
+        report = prepare_tree(root, args.ext, device=device, margin=args.margin)
+    except PrepareError as exc:
+        print(f"mer-prepare: error: {exc}", file=sys.stderr)
+        return 2
+    crop_root, landmark_root = output_dirs(root)
+    print(f"mer-prepare: cropped {len(report.cropped)} clips, skipped {len(report.skipped)} already finished, "
+          f"copied {len(report.sheets)} sheet(s); crops in {crop_root}, landmarks in {landmark_root}")
+    if report.failed:
+        print(f"mer-prepare: {len(report.failed)} clip(s) could not be cropped (fix or remove them, then re-run; "
+              "finished clips are skipped):", file=sys.stderr)
+        for clip, reason in report.failed:
+            print(f"  {clip}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Shared, session-scoped synthetic data (mer_live.synthetic), generated once per test run in a few seconds.
+
+Fixtures (treat them as read-only; copy a tree before changing or preparing it):
+- `synth_root` -> Path: a DATA_PATH holding small CROPPED datasets in the real layouts:
+    SMIC_CROP/HS/...      3 subjects (s01, s02, s03) x 3 classes x 1 clip
+    CASME2/Cropped/...    3 subjects (sub01..sub03) x 5 classes x 1 clip, + 1 fear/sadness clip each,
+                          with CASME2/CASME2-coding-20190701.xlsx
+    SAMM/SAMM_CROP/...    3 subjects (006, 007, 009) x 5 classes x 1 clip, + 1 Disgust/Fear/Sadness clip
+                          each, with SAMM_Micro_FACS_Codes_v2.xlsx (13 preamble rows; Others written "Other")
+  32x32 RGB frames, 6..12 frames per clip, seed 0. `load_dataset(synth_root, name)` works for
+  SMIC, CASME2, SAMM and CDE.
+- `synth_manifest` -> dict name -> mer_live.synthetic.SyntheticDataset for `synth_root` (what was
+  written: per clip the subject, clip id, emotion as written, frame paths in order, face box, timing).
+- `raw_smic_root` -> Path: a root with an UNCROPPED SMIC tree at raw_smic_root/SMIC/HS/... (2 subjects x
+  3 classes x 1 clip, 4..5 frames of 96x128 with background) for `mer-prepare --dir <root>/SMIC --ext bmp`
+  (which writes <root>/SMIC_CROP: copy the tree to a tmp dir first).
+- `raw_smic_manifest` -> its SyntheticDataset (face_box = the face's known position in the raw frames).
+"""
+from __future__ import annotations
+
+import pytest
+
+from mer_live import synthetic
+
+SYNTH_KW = dict(subjects=3, clips_per_class=1, seed=0, image_size=32, frames_range=(6, 12), dropped_per_subject=1)
+RAW_KW = dict(subjects=2, clips_per_class=1, seed=0, raw=True, raw_size=(96, 128), frames_range=(4, 5))
+
+
+@pytest.fixture(scope="session")
+def _synth(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    manifest = {name: synthetic.make_dataset(root, name, **SYNTH_KW) for name in ("SMIC", "CASME2", "SAMM")}
+    return root, manifest
+
+
+@pytest.fixture(scope="session")
+def synth_root(_synth):
+    return _synth[0]
+
+
+@pytest.fixture(scope="session")
+def synth_manifest(_synth):
+    return _synth[1]
+
+
+@pytest.fixture(scope="session")
+def _raw_smic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw_smic")
+    return root, synthetic.make_dataset(root, "SMIC", **RAW_KW)
+
+
+@pytest.fixture(scope="session")
+def raw_smic_root(_raw_smic):
+    return _raw_smic[0]
+
+
+@pytest.fixture(scope="session")
+def raw_smic_manifest(_raw_smic):
+    return _raw_smic[1]
