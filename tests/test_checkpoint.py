@@ -52,3 +52,14 @@ def test_pickled_code_is_refused(tmp_path):
         pickle.dump({"format": "mer-live-checkpoint", "x": _Evil()}, f)
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
+
+
+def test_atomic_writes_get_usual_permissions(tmp_path):
+    import os
+    from mer_live.atomic import write_text_atomic
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "r.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,131 @@
+"""What the window asks to run (source + model) and how that becomes a running engine.
+
+The window gets an `engine_factory(choice, model_path, listener)` so tests can hand it a fake engine;
+`build_engine` is the real one, built from mer_live.streaming (imported lazily: the window opens even
+before a model is chosen).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from mer_live.streaming.events import EngineListener, EngineStats
+
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """`camera` (value: index), `file` (value: video file or folder of frames) or `demo` (synthetic stream)."""
+
+    kind: str
+    value: Any = None
+
+    @classmethod
+    def parse(cls, text: str | int | None) -> "SourceChoice":
+        """`--source` text: a camera index, `synthetic`/`demo`, or a path."""
+        if text is None:
+            return cls("demo")
+        text = str(text).strip()
+        if text.isdigit():
+            return cls("camera", int(text))
+        if text.lower() in ("synthetic", "demo"):
+            return cls("demo")
+        return cls("file", text)
+
+    def source_spec(self) -> str:
+        """The string `mer_live.streaming.sources.open_source` understands."""
+        if self.kind == "camera":
+            return str(int(self.value))
+        if self.kind == "file":
+            return str(self.value)
+        return "synthetic"
+
+    def describe(self) -> str:
+        if self.kind == "camera":
+            return f"camera {int(self.value)}"
+        if self.kind == "file":
+            return Path(str(self.value)).name
+        return "demo (synthetic stream)"
+
+
+class EngineLike(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def stats(self) -> EngineStats: ...
+
+
+EngineFactory = Callable[[SourceChoice, "str | None", EngineListener], EngineLike]
+
+
+def demo_model_path() -> Path:
+    from mer_live.streaming.demo import demo_model_path as _demo_model_path
+
+    return Path(_demo_model_path())
+
+
+_detector_lock = threading.Lock()
+_shared_detector = None
+
+
+def shared_face_detector():
+    """One MTCNN per process, reused by every run: loading it (torch + weights) takes seconds, and inside the
+    engine's detection thread that would leave the first seconds of every run without a face box."""
+    global _shared_detector
+    with _detector_lock:
+        if _shared_detector is None:
+            from mer_live.face import FaceDetector
+
+            _shared_detector = FaceDetector()
+        return _shared_detector
+
+
+def prewarm_face_detector() -> threading.Thread:
+    """Load the shared detector in the background while the user picks a source."""
+    thread = threading.Thread(target=shared_face_detector, name="mer-gui-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
+def engine_config(options: Any = None):
+    """EngineConfig from the command-line options (stride, face, threshold...) the headless runner shares."""
+    from mer_live.streaming.engine import EngineConfig
+
+    if options is None or not hasattr(options, "stride"):
+        return EngineConfig()
+    from mer_live.streaming.headless import engine_config_from_args
+
+    return engine_config_from_args(options)
+
+
+def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineListener,
+                 options: Any = None) -> EngineLike:
+    """The real engine: ONNX classifier + source paced in real time for display, with the shared face
+    detector already loaded. Slow (seconds): the window calls it on a helper thread.
+
+    `options` is the parsed `mer-live` command line (provider, stride, face, threshold, fps), or None
+    for the defaults.
+    """
+    from mer_live.runtime import OnnxClassifier
+    from mer_live.streaming import demo as demo_module
+    from mer_live.streaming.engine import Engine
+    from mer_live.streaming.sources import open_source
+
+    if not model_path:
+        if choice.kind != "demo":
+            raise ValueError("no model chosen: pick an exported .onnx model (Model… button or --model), "
+                             "or choose the Demo source, which brings its own demo model")
+        model_path = str(demo_module.demo_model_path())
+    if not Path(model_path).is_file():
+        raise FileNotFoundError(f"model {model_path} does not exist; pick an exported .onnx file "
+                                f"(mer-export writes one)")
+    classifier = OnnxClassifier(model_path, provider=getattr(options, "provider", None))
+    if choice.kind == "demo":
+        source = demo_module.demo_source(realtime=True)
+    else:
+        source = open_source(choice.source_spec(), realtime=True, fps=getattr(options, "fps", None))
+    config = engine_config(options)
+    detector = shared_face_detector() if config.face == "detect" else None
+    return Engine(source, classifier, config, listener, detector=detector)

@@ -1,0 +1,8 @@
+"""Widgets of the live window: video, probability bars, timeline, event list, stats readout."""
+from gui.widgets.event_list import EventList
+from gui.widgets.prob_bars import ProbabilityBars
+from gui.widgets.stats_panel import StatsPanel
+from gui.widgets.timeline import Timeline
+from gui.widgets.video_view import VideoView
+
+__all__ = ["EventList", "ProbabilityBars", "StatsPanel", "Timeline", "VideoView"]
