@@ -1,1 +1,2 @@
-"""training"""
+"""mer-train: LOSO training of the seed's models (cli, run orchestration, one fold, data cache,
+augmentation of cached frames and flow, report, TensorBoard/visualisation, torchrun sharing of folds)."""

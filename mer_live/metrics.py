@@ -1,0 +1,70 @@
+"""MER scores on a confusion matrix: accuracy, UAR and UF1 as the MEGC protocol computes them.
+
+UAR and UF1 weigh every class equally, which is the point for micro-expression sets whose classes are
+badly imbalanced (SMIC: 70 negative vs 43 surprise clips).
+
+Undefined classes: a class with no true clip has no recall, and a class absent from both truth and
+prediction has F1 = 0/0. Such per-class values are reported as None and left out of the mean, so a
+fold (or a subset) that happens to lack a class is scored on the classes it has, not punished with a
+zero it could not avoid. A class that was predicted but never true has F1 = 0 and counts.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+    """(num_classes, num_classes) int64 counts; row = true class, column = predicted class."""
+    true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if true.shape != pred.shape:
+        raise ValueError(f"y_true has {true.size} labels but y_pred has {pred.size}")
+    for name, values in (("y_true", true), ("y_pred", pred)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"{name} holds a class outside 0..{num_classes - 1}: {sorted(set(values.tolist()))}")
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (true, pred), 1)
+    return cm
+
+
+def _mean_defined(values: list[float | None]) -> float:
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else 0.0
+
+
+def scores(cm: np.ndarray) -> dict[str, Any]:
+    """Acc, UAR (mean per-class recall), UF1 (mean per-class F1 = 2TP / (2TP + FP + FN)).
+
+    Per-class lists hold None where the value is undefined (see the module docstring).
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"confusion matrix must be square, got shape {cm.shape}")
+    tp = np.diag(cm)
+    support = cm.sum(axis=1)        # true clips per class
+    predicted = cm.sum(axis=0)      # predictions per class
+    fn = support - tp
+    fp = predicted - tp
+    recall: list[float | None] = [float(tp[k] / support[k]) if support[k] else None for k in range(len(cm))]
+    f1: list[float | None] = [
+        float(2 * tp[k] / (2 * tp[k] + fp[k] + fn[k])) if (2 * tp[k] + fp[k] + fn[k]) else None
+        for k in range(len(cm))
+    ]
+    total = int(cm.sum())
+    return {
+        "acc": float(tp.sum() / total) if total else 0.0,
+        "uar": _mean_defined(recall),
+        "uf1": _mean_defined(f1),
+        "recall": recall,
+        "f1": f1,
+        "support": support.tolist(),
+        "n": total,
+    }
+
+
+def scores_from_predictions(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> dict[str, Any]:
+    """`scores` of the confusion matrix of these predictions, with the matrix itself under "confusion"."""
+    cm = confusion_matrix(y_true, y_pred, num_classes)
+    return {**scores(cm), "confusion": cm.tolist()}

@@ -1,0 +1,118 @@
+"""Training augmentation applied to cached frames AND their optical flow, so flow is never recomputed.
+
+The seed's augmentation, drawn once per clip and applied to every frame alike: shift-scale-rotate
+(scale +-10 %, rotate +-10 deg, no shift, reflected border, p 0.5), then horizontal flip (p 0.5).
+(The resize happens before caching.) Flow is a field of displacement vectors, so a geometric transform
+moves it twice: the field is warped like an image and every vector is mapped by the transform's linear
+part (a mirror negates dx; a rotation/scale rotates/scales (dx, dy)); the magnitude is then recomputed.
+tests/test_training_augment.py checks this agrees with recomputing flow on the augmented frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+SCALE_LIMIT = 0.10
+ROTATE_LIMIT_DEG = 10.0
+SSR_PROBABILITY = 0.5
+FLIP_PROBABILITY = 0.5
+BORDER = cv2.BORDER_REFLECT_101
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    """One draw of the augmentation for one clip."""
+
+    angle_deg: float = 0.0   # counter-clockwise, about the image centre
+    scale: float = 1.0
+    flip: bool = False
+
+    @property
+    def is_identity(self) -> bool:
+        return self.angle_deg == 0.0 and self.scale == 1.0 and not self.flip
+
+
+def draw_params(rng: np.random.Generator) -> AugmentParams:
+    """Draw the seed's augmentation for one clip."""
+    angle, scale = 0.0, 1.0
+    if rng.random() < SSR_PROBABILITY:
+        scale = 1.0 + float(rng.uniform(-SCALE_LIMIT, SCALE_LIMIT))
+        angle = float(rng.uniform(-ROTATE_LIMIT_DEG, ROTATE_LIMIT_DEG))
+    flip = bool(rng.random() < FLIP_PROBABILITY)
+    return AugmentParams(angle_deg=angle, scale=scale, flip=flip)
+
+
+def affine_matrix(params: AugmentParams, height: int, width: int) -> np.ndarray:
+    """2x3 matrix mapping source pixel coordinates to output ones (rotate/scale, then mirror)."""
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), params.angle_deg, params.scale)
+    if params.flip:
+        mirror = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        matrix = (mirror @ np.vstack([matrix, [0.0, 0.0, 1.0]]))[:2]
+    return matrix
+
+
+def _warp_stack(stack: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Warp every (H, W, C) image of an (N, H, W, C) stack with the same matrix."""
+    h, w = stack.shape[1:3]
+    return np.stack([
+        cv2.warpAffine(np.ascontiguousarray(image), matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=BORDER)
+        .reshape(h, w, -1) for image in stack
+    ])
+
+
+def augment_frames(frames: np.ndarray, params: AugmentParams) -> np.ndarray:
+    """(T, H, W, C) uint8 -> the same shape, every frame transformed alike."""
+    if params.is_identity:
+        return frames
+    if params.angle_deg == 0.0 and params.scale == 1.0:
+        return np.ascontiguousarray(frames[:, :, ::-1])
+    return _warp_stack(frames, affine_matrix(params, frames.shape[1], frames.shape[2]))
+
+
+def augment_flow(flow: np.ndarray, params: AugmentParams) -> np.ndarray:
+    """(T, H, W, 3) float32 flow (magnitude, dx, dy) -> the flow of the transformed frames."""
+    if params.is_identity:
+        return flow
+    h, w = flow.shape[1:3]
+    matrix = affine_matrix(params, h, w)
+    if params.angle_deg == 0.0 and params.scale == 1.0:
+        vectors = flow[:, :, ::-1, 1:3]
+    else:
+        vectors = _warp_stack(np.ascontiguousarray(flow[..., 1:3]), matrix)
+    (a, b), (c, d) = matrix[:, :2].astype(np.float32)
+    dx, dy = vectors[..., 0], vectors[..., 1]
+    new_dx = a * dx + b * dy        # each (dx, dy) mapped by the transform's linear part
+    new_dy = c * dx + d * dy
+    magnitude = np.sqrt(new_dx * new_dx + new_dy * new_dy)
+    return np.stack([magnitude, new_dx, new_dy], axis=-1).astype(np.float32, copy=False)
+
+
+def augment_features(features: np.ndarray, params: AugmentParams, flow_channels: bool) -> np.ndarray:
+    """Augment composed model input (T, C, H, W) float32 in one pass: every plane warped alike; with flow
+    (channels 0-2 = magnitude, dx, dy) the vectors mapped by the linear part and the magnitude recomputed.
+
+    Same as composing the features of augment_frames/augment_flow output, up to the rounding of uint8
+    frames (tests/test_training_augment.py checks it), at a fraction of the cost: no RGB, no re-compose.
+    """
+    if params.is_identity:
+        return features
+    t, c, h, w = features.shape
+    first = 1 if flow_channels else 0  # the magnitude plane is recomputed, not warped
+    if params.angle_deg == 0.0 and params.scale == 1.0:
+        out = np.ascontiguousarray(features[..., ::-1])
+    else:
+        matrix = affine_matrix(params, h, w)
+        out = np.empty_like(features)
+        for i in range(t):
+            for j in range(first, c):
+                cv2.warpAffine(features[i, j], matrix, (w, h), dst=out[i, j], flags=cv2.INTER_LINEAR,
+                               borderMode=BORDER)
+    if flow_channels:
+        (a, b), (c_, d) = affine_matrix(params, h, w)[:, :2].astype(np.float32)
+        dx, dy = out[:, 1].copy(), out[:, 2].copy()
+        out[:, 1] = a * dx + b * dy
+        out[:, 2] = c_ * dx + d * dy
+        out[:, 0] = np.sqrt(out[:, 1] ** 2 + out[:, 2] ** 2)
+    return out

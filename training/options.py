@@ -1,0 +1,67 @@
+"""The options of one training run, and which of them define its results (checked on resume)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+# The seed's optimiser settings (AdamW), fixed as in the paper.
+BETAS = (0.9, 0.999)
+WEIGHT_DECAY = 0.05
+
+
+class TrainingError(Exception):
+    """Bad input found before (or instead of) training; the message names the problem and the fix."""
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    model: str
+    data_path: str
+    dataset: str
+    out: str | None = None
+    tensorboard: str | None = None
+    image_size: tuple[int, int] = (224, 224)
+    feature: str = "GRAY_OF"
+    interpolation: str = "linear"
+    num_frames: int = 16
+    batch_size: int = 1
+    lr: float = 1e-5
+    epochs: int = 100
+    gpu: list[int] | None = None
+    imbalanced_sampler: bool = False
+    subtb: bool = False
+    visualize: bool = False
+    subjects: list[str] | None = None
+    seed: int = 0
+    workers: int = 0
+    amp: bool = False
+    pretrained: str | None = None
+    variant: str = "base"
+    final: bool = False
+    final_only: bool = False
+    cache_dir: str | None = None     # None: the default per-user cache; "" : no disk cache
+    no_progress: bool = False
+
+    # Options that change what a run computes; a resume must match them. The rest (where logs go, how
+    # many workers, which GPU, whether to also train a final model) may differ between sessions.
+    RESULT_KEYS = ("model", "data_path", "dataset", "image_size", "feature", "interpolation", "num_frames",
+                   "batch_size", "lr", "epochs", "imbalanced_sampler", "subjects", "seed", "amp",
+                   "pretrained", "variant")
+
+    def output_dir(self) -> Path:
+        """Deterministic default, so re-running the same command resumes the same run."""
+        return Path(self.out) if self.out else Path("runs") / f"{self.model}-{self.dataset}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["image_size"] = list(self.image_size)
+        return d
+
+    def identity(self) -> dict[str, Any]:
+        d = self.to_dict()
+        ident = {k: d[k] for k in self.RESULT_KEYS}
+        ident["data_path"] = str(Path(self.data_path).resolve())
+        ident["optimizer"] = {"name": "AdamW", "betas": list(BETAS), "weight_decay": WEIGHT_DECAY}
+        return json.loads(json.dumps(ident))  # normalised as it reads back from JSON

@@ -1,0 +1,333 @@
+"""A whole training run: check inputs, fill the clip cache, run the LOSO folds (shared out across ranks
+under torchrun), optionally the final all-subject model, and write the report.
+
+Output folder layout (resumable: a fold is finished when its result.json exists; it is written last):
+    options.json                      the options that define the results (a resume must match them)
+    folds/<subject>/model.pt          mer_live.checkpoint of the fold's model after the last epoch
+    folds/<subject>/predictions.json  held-out clips, labels, predictions of every epoch, last probabilities
+    folds/<subject>/result.json       the fold's scores (honest and test-selected), losses, timing
+    final/model.pt, final/result.json with --final / --final-only
+    report.json, report.md, confusion.png
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from mer_live.atomic import write_text_atomic
+from mer_live.checkpoint import Checkpoint, save_checkpoint
+from mer_live.datasets import DatasetError, DatasetIndex, load_dataset
+from mer_live.datasets.records import ClipRecord
+from mer_live.features import FEATURE_CHANNELS
+from mer_live.interpolation import INTERPOLATIONS
+from mer_live.metrics import scores_from_predictions
+from mer_live.spec import ModelSpec
+from training import distributed
+from training.cache import ClipCache, default_cache_dir
+from training.data import ClipDataset
+from training.fold import build_model, test_selected_epoch, train_model
+from training.options import TrainingError, TrainOptions
+from training.visualize import FoldLogger
+
+WHERE_CLIPS_LIVE = {
+    "SMIC": "{root}/SMIC_CROP/HS/**/micro/**/<sample>/*.bmp",
+    "CASME2": "{root}/CASME2/Cropped/sub<NN>/<Filename>/*.jpg with {root}/CASME2/CASME2-coding-20190701.xlsx",
+    "SAMM": "{root}/SAMM/SAMM_CROP/<NNN>/<Filename>/*.jpg with {root}/SAMM/SAMM_CROP/SAMM_Micro_FACS_Codes_v2.xlsx",
+    "CDE": "the SMIC, CASME2 and SAMM trees under {root}",
+}
+
+
+def safe_name(subject: str) -> str:
+    """A subject id as a folder name (CDE ids hold a slash: "SMIC/s01" -> "SMIC-s01")."""
+    return subject.replace("/", "-").replace("\\", "-")
+
+
+@dataclass
+class Work:
+    """One unit of training: a LOSO fold (subject) or the final model (subject None)."""
+
+    order: int
+    subject: str | None
+
+    @property
+    def folder(self) -> str:
+        return "final" if self.subject is None else f"folds/{safe_name(self.subject)}"
+
+
+# ---------------------------------------------------------------- checks before any work
+def select_device(options: TrainOptions, local_rank: int) -> torch.device:
+    if not options.gpu:
+        if options.amp:
+            raise TrainingError("--amp (mixed precision) needs a GPU: add -gpu 0, or leave out --amp to train on CPU")
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise TrainingError(f"-gpu {' '.join(map(str, options.gpu))} asks for a GPU but PyTorch sees no CUDA GPU "
+                            "here; leave out -gpu to train on the CPU (slow for base models: try --variant nano)")
+    count = torch.cuda.device_count()
+    bad = [g for g in options.gpu if g < 0 or g >= count]
+    if bad:
+        raise TrainingError(f"-gpu {bad} does not exist: this machine has {count} GPU(s), numbered 0..{count - 1}")
+    return torch.device("cuda", options.gpu[local_rank % len(options.gpu)])
+
+
+def load_clips(options: TrainOptions) -> DatasetIndex:
+    try:
+        index = load_dataset(options.data_path, options.dataset)
+    except DatasetError as exc:
+        raise TrainingError(f"{exc}\n(mer-prepare makes the *_CROP trees from the raw datasets; mer-synth writes a "
+                            "small synthetic set to try the pipeline)") from exc
+    if not index.clips:
+        where = WHERE_CLIPS_LIVE.get(options.dataset, "{root}").format(root=options.data_path)
+        raise TrainingError(f"no {options.dataset} clips found under {options.data_path}: looked for {where}. "
+                            "Run `mer-prepare` to make the _CROP trees from the raw dataset (DATA_PATH is the folder "
+                            f"that holds them, e.g. /data, not /data/{options.dataset})")
+    if options.subjects:
+        unknown = sorted(set(options.subjects) - set(index.subjects))
+        if unknown:
+            raise TrainingError(f"--subjects {unknown} have no clips in {options.dataset}; subjects with clips: "
+                                f"{', '.join(index.subjects)}")
+    return index
+
+
+def check_model(options: TrainOptions, num_classes: int, device: torch.device) -> None:
+    """Unknown name, feature/channel mismatch, or an input size the model cannot take: fail now, clearly."""
+    from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
+
+    if options.model not in MODEL_NAMES:
+        raise TrainingError(f"unknown model {options.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
+    if options.feature not in FEATURE_CHANNELS:
+        raise TrainingError(f"unknown feature {options.feature!r}; choose one of {', '.join(FEATURE_CHANNELS)}")
+    if options.interpolation not in INTERPOLATIONS:
+        raise TrainingError(f"unknown interpolation {options.interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
+    for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
+        if value < 1:
+            raise TrainingError(f"{name} must be at least 1, got {value}")
+    try:
+        check_feature_compatible(options.model, options.feature)
+        check_input_size(options.model, tuple(options.image_size), options.num_frames, options.variant)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from exc
+    if options.pretrained and not Path(options.pretrained).is_file():
+        raise TrainingError(f"--pretrained {options.pretrained}: no such file (give a local Kinetics-400 Video Swin file)")
+    h, w = options.image_size
+    try:  # one forward pass of the real input shape catches any size the network cannot take
+        model = build_model(options, num_classes).to(device).eval()
+        x = torch.zeros(1, options.num_frames, FEATURE_CHANNELS[options.feature], h, w, device=device)
+        with torch.no_grad():
+            model(x)
+    except (ValueError, RuntimeError) as exc:
+        raise TrainingError(f"{options.model} (variant {options.variant}) cannot take {options.num_frames} frames of "
+                            f"{h}x{w} px: {str(exc).splitlines()[0]}. Try -imgsize 224 or a multiple of 32") from exc
+
+
+def check_resume(out_dir: Path, options: TrainOptions) -> None:
+    """Refuse to mix results of different options in one folder."""
+    path = out_dir / "options.json"
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    current = options.identity()
+    differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    if differ:
+        lines = ", ".join(f"{k}: folder has {saved.get(k)!r}, now {current.get(k)!r}" for k in differ)
+        raise TrainingError(f"{out_dir} holds a run made with different options ({lines}). Give another --out "
+                            "folder, or delete that folder to start over")
+
+
+# ---------------------------------------------------------------- helpers
+def model_spec(options: TrainOptions, index: DatasetIndex) -> ModelSpec:
+    fps_values = [c.fps for c in index.clips if c.fps]
+    fps = statistics.median(fps_values) if fps_values else 100.0
+    seconds = statistics.median(len(c.frames) / (c.fps or fps) for c in index.clips)
+    return ModelSpec(model=options.model, class_names=tuple(index.class_names), num_frames=options.num_frames,
+                     image_size=tuple(options.image_size), feature=options.feature,
+                     interpolation=options.interpolation, variant=options.variant, fps=float(fps),
+                     clip_seconds=float(seconds), dataset=options.dataset)
+
+
+def make_cache(options: TrainOptions) -> ClipCache:
+    if options.cache_dir == "":
+        cache_dir = None
+    else:
+        cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    return ClipCache(options.num_frames, tuple(options.image_size), options.interpolation, options.feature, cache_dir)
+
+
+def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int, quiet: bool) -> None:
+    """Compute every clip's frames+flow once, before training (ranks share the work via the disk cache)."""
+    shared = cache.cache_dir is not None and world > 1
+    mine = clips[rank::world] if shared else clips
+    todo = [c for c in mine if not cache.is_stored(c.frames)]
+    for clip in tqdm(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip", disable=quiet or not todo):
+        cache.get(clip.frames) if shared else cache.features(clip.frames)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def fold_summary(work: Work, clips: list[ClipRecord], outcome, num_classes: int) -> tuple[dict, dict]:
+    labels = [c.label for c in clips]
+    last = scores_from_predictions(labels, outcome.heldout_preds[-1], num_classes)
+    best = test_selected_epoch(outcome.heldout)
+    selected = scores_from_predictions(labels, outcome.heldout_preds[best], num_classes)
+    predictions = {
+        "subject": work.subject,
+        "order": work.order,
+        "clip_ids": [c.clip_id for c in clips],
+        "labels": labels,
+        "pred_last": outcome.heldout_preds[-1],
+        "probs_last": outcome.heldout_probs,
+        "pred_test_selected": outcome.heldout_preds[best],
+        "pred_per_epoch": outcome.heldout_preds,
+    }
+    result = {
+        "subject": work.subject,
+        "order": work.order,
+        "clips": len(clips),
+        "epochs": outcome.epochs_run,
+        "last": last,
+        "test_selected_epoch": best + 1,
+        "test_selected": selected,
+        "heldout_per_epoch": outcome.heldout,
+        "train_loss": outcome.train_loss,
+        "train_uf1": outcome.train_uf1,
+        "seconds": outcome.seconds,
+    }
+    return predictions, result
+
+
+def load_fold(out_dir: Path, work: Work) -> dict[str, Any]:
+    folder = out_dir / work.folder
+    fold = read_json(folder / "predictions.json")
+    result = read_json(folder / "result.json")
+    fold.update(last=result["last"], test_selected=result["test_selected"],
+                test_selected_epoch=result["test_selected_epoch"], train_loss=result["train_loss"])
+    return fold
+
+
+# ---------------------------------------------------------------- the run
+def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: ClipCache, spec: ModelSpec,
+             device: torch.device, out_dir: Path, logger: FoldLogger, quiet: bool = False) -> dict[str, Any]:
+    k = len(index.class_names)
+    if work.subject is None:
+        train_clips, held_clips = list(index.clips), []
+    else:
+        train_clips = [c for c in index.clips if c.subject != work.subject]
+        held_clips = [c for c in index.clips if c.subject == work.subject]
+    if not train_clips:
+        raise TrainingError(f"fold {work.subject}: no training clips left (the dataset has one subject); "
+                            "LOSO needs at least two subjects with clips")
+
+    def dataset(clips, augment):
+        return ClipDataset([c.frames for c in clips], [c.label for c in clips], cache, options.feature,
+                           options.num_frames, augment)
+
+    held_set = dataset(held_clips, False) if held_clips else None
+    outcome = train_model(options, k, dataset(train_clips, True), held_set, work.subject, device, quiet=quiet,
+                          on_epoch=logger.epoch_callback(work.subject))
+    folder = out_dir / work.folder
+    info = {"held_out": work.subject, "epoch": outcome.epochs_run, "epochs": options.epochs,
+            "options": options.to_dict(), "seed": options.seed, "class_names": list(index.class_names),
+            "model": options.model, "mer_live_version": _version()}
+    if held_set is None:
+        result = {"subject": None, "epochs": outcome.epochs_run, "train_loss": outcome.train_loss,
+                  "train_uf1": outcome.train_uf1, "seconds": outcome.seconds, "clips": len(train_clips)}
+        save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
+        write_text_atomic(folder / "result.json", json.dumps(result, indent=2))
+        return result
+    predictions, result = fold_summary(work, held_clips, outcome, k)
+    info["heldout_scores"] = {"acc": result["last"]["acc"], "uf1": result["last"]["uf1"]}
+    write_text_atomic(folder / "predictions.json", json.dumps(predictions, indent=1))
+    save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
+    logger.fold_done(work.subject, outcome.model, held_set, held_clips, predictions, index.class_names, device, folder)
+    write_text_atomic(folder / "result.json", json.dumps(result, indent=2))  # last: marks the fold finished
+    return result
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mer-live")
+    except Exception:
+        return "unknown"
+
+
+def run(options: TrainOptions) -> dict[str, Any] | None:
+    """Train and report; returns the report on rank 0 (None elsewhere or with --final-only)."""
+    device = select_device(options, distributed.local_rank())
+    ctx = distributed.start(device)
+    try:
+        return _run(options, ctx, device)
+    finally:
+        distributed.stop(ctx)
+
+
+def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) -> dict[str, Any] | None:
+    quiet = options.no_progress or ctx.rank != 0
+    index = load_clips(options)
+    out_dir = options.output_dir()
+    check_resume(out_dir, options)
+    check_model(options, len(index.class_names), device)
+    subjects = [s for s in index.subjects if not options.subjects or s in options.subjects]
+    if len(index.subjects) < 2 and not options.final_only:
+        raise TrainingError(f"{options.dataset} under {options.data_path} has clips of one subject only; LOSO needs "
+                            "two or more (or use --final-only to train one model on it)")
+    if ctx.rank == 0:
+        write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
+        print(index.summary())
+    spec = model_spec(options, index)
+    cache = make_cache(options)
+    fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
+    distributed.barrier(ctx)
+
+    work = [] if options.final_only else [Work(i, s) for i, s in enumerate(subjects)]
+    if options.final or options.final_only:
+        work.append(Work(len(work), None))
+    pending = [w for w in work if not (out_dir / w.folder / "result.json").is_file()]
+    pending = distributed.broadcast(ctx, pending)  # every rank shares out the same list
+    mine = pending[ctx.rank::ctx.world]
+    if ctx.rank == 0 and len(pending) < len(work):
+        print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
+
+    logger = FoldLogger(options, out_dir, quiet)
+    bar = tqdm(mine, desc=f"LOSO {options.model} {options.dataset}" + (f" rank {ctx.rank}" if ctx.world > 1 else ""),
+               unit="fold", position=0, disable=quiet)
+    done_truth: list[int] = []
+    done_pred: list[int] = []
+    for item in bar:
+        bar.set_description(f"{'final model' if item.subject is None else 'held out ' + item.subject}")
+        result = run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
+        if item.subject is not None:
+            fold = read_json(out_dir / item.folder / "predictions.json")
+            done_truth += fold["labels"]
+            done_pred += fold["pred_last"]
+            bar.set_postfix(pooled_UF1=f"{scores_from_predictions(done_truth, done_pred, len(index.class_names))['uf1']:.3f}")
+        del result
+    bar.close()
+    logger.close()
+    distributed.barrier(ctx)
+    if ctx.rank != 0 or options.final_only:
+        if ctx.rank == 0:
+            print(f"final model: {out_dir / 'final' / 'model.pt'}")
+        return None
+    from training.report import build_report
+
+    folds = [load_fold(out_dir, w) for w in work if w.subject is not None]
+    report = build_report(out_dir, folds, index.class_names, options.to_dict() | {"image_size": list(options.image_size)})
+    logger.report_done(report)
+    h, s = report["honest"], report["test_selected"]
+    print(f"\n{options.model} on {options.dataset}, {report['folds']} LOSO folds, {report['clips']} clips:\n"
+          f"  last epoch (honest):      Acc {h['acc']:.4f}  UAR {h['uar']:.4f}  UF1 {h['uf1']:.4f}\n"
+          f"  test-selected (optimistic, as the seed reported): Acc {s['acc']:.4f}  UAR {s['uar']:.4f}  UF1 {s['uf1']:.4f}\n"
+          f"  report: {out_dir / 'report.md'}")
+    if options.final or options.final_only:
+        print(f"  final model: {out_dir / 'final' / 'model.pt'}")
+    return report
