@@ -1,0 +1,136 @@
+"""Live engine speed, measured side by side in one run: does the display keep the capture rate while the
+model runs, how late is a window's result, and how many predictions per second does the model manage?
+
+    python benchmarks/bench_live.py [--model M.onnx] [--provider cpu|cuda|tensorrt] [--fps 30] [--seconds 11]
+
+The source is the demo stream paced in real time at --fps (a camera stand-in), face detection (MTCNN) and
+inference on their own threads, exactly as in the GUI. Goals: delivered (display) fps = capture fps, and
+>= 5 predictions/s. With no --model the shipped demo model (nano late fusion, 8 frames, 64 px) is used;
+for the paper's model on a GPU give its export and --provider cuda.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mer_live.runtime import OnnxClassifier  # noqa: E402
+from mer_live.streaming import demo  # noqa: E402
+from mer_live.streaming.engine import Engine, EngineConfig  # noqa: E402
+from mer_live.streaming.window import Window, prepare_window  # noqa: E402
+
+
+class Probe:
+    """A listener that timestamps every delivered frame and result (what a display would get)."""
+
+    def __init__(self):
+        self.frame_times: list[float] = []
+        self.latencies: list[float] = []
+        self.result_times: list[float] = []
+        self.events = []
+        self.first_window_end: float | None = None
+        self.done = threading.Event()
+
+    def on_frame(self, info):
+        self.frame_times.append(time.perf_counter())
+
+    def on_result(self, result):
+        self.result_times.append(time.perf_counter())
+        self.latencies.append(result.latency_s)
+        if self.first_window_end is None:
+            self.first_window_end = result.t_end
+
+    def on_event(self, event):
+        self.events.append(event)
+
+    def on_status(self, message):
+        if message.level != "info":
+            print(f"[{message.level}] {message.text}")
+
+    def on_finished(self):
+        self.done.set()
+
+
+def rate(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+
+
+def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: float = 3.0) -> tuple[float, float]:
+    """(predictions/s of the model alone, windows/s of features + model) on one thread, back to back."""
+    spec = classifier.spec
+    window = Window(index=0, t_start=0.0, t_end=spec.clip_seconds, frames=frames, captured_at=0.0, anchor_epoch=0)
+    x = prepare_window(window, spec).features[None]
+    classifier.predict(x)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        classifier.predict(x)
+        n += 1
+    predict_rate = n / (time.perf_counter() - start)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        classifier.predict(prepare_window(window, spec).features[None])
+        n += 1
+    return predict_rate, n / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the demo model)")
+    parser.add_argument("--provider", default="cpu", choices=("auto", "cpu", "cuda", "tensorrt"))
+    parser.add_argument("--fps", type=float, default=30.0, help="capture rate of the paced stream")
+    parser.add_argument("--seconds", type=float, default=demo.DEMO_DURATION_S)
+    parser.add_argument("--stride", type=float, default=0.1)
+    args = parser.parse_args(argv)
+
+    model = args.model or demo.demo_model_path()
+    classifier = OnnxClassifier(model, provider=args.provider)
+    spec = classifier.spec
+    source = demo.demo_source(realtime=True, fps=args.fps, duration_s=args.seconds)
+    print(f"model {model.name}: {spec.model} {spec.variant} {spec.num_frames}x{spec.image_size[0]}px {spec.feature} "
+          f"on {classifier.provider}; stream {len(source.frames)} frames at {args.fps:g} fps, stride {args.stride} s")
+
+    import cv2
+
+    crop_frames = np.stack([cv2.resize(f[60:200, 90:230], spec.image_size[::-1]) for f in
+                            source.frames[: int(spec.clip_seconds * args.fps)]])
+    predict_rate, window_rate = model_throughput(classifier, crop_frames)
+
+    probe = Probe()
+    engine = Engine(source, classifier, EngineConfig(stride_s=args.stride), probe)
+    engine.start()
+    engine.join()
+    stats = engine.stats()
+    gaps = np.diff(probe.frame_times) if len(probe.frame_times) > 1 else np.zeros(1)
+    lat = np.array(probe.latencies) * 1000 if probe.latencies else np.zeros(1)
+    capture_fps = stats.capture_fps
+    display_fps = rate(probe.frame_times)
+    live_preds = rate(probe.result_times)
+    print(f"capture fps            {capture_fps:6.1f}   (source paced at {args.fps:g})")
+    print(f"delivered/display fps  {display_fps:6.1f}   ratio display/capture {display_fps / max(capture_fps, 1e-9):.3f}"
+          f"   longest frame gap {gaps.max() * 1000:.0f} ms (frame period {1000 / args.fps:.0f} ms)")
+    print(f"frames captured {stats.frames}, delivered {len(probe.frame_times)}")
+    print(f"live predictions/s     {live_preds:6.1f}   (at most 1/stride = {1 / args.stride:g}); windows "
+          f"classified {stats.windows}, dropped as stale {stats.dropped_windows}")
+    print(f"latency last frame -> result: median {np.median(lat):.0f} ms, p95 {np.percentile(lat, 95):.0f} ms, "
+          f"max {lat.max():.0f} ms")
+    print(f"model alone            {predict_rate:6.1f} predictions/s; features + model {window_rate:6.1f} windows/s "
+          f"(one thread, back to back)")
+    ok_display = display_fps >= 0.98 * capture_fps and stats.frames == len(probe.frame_times)
+    ok_preds = live_preds >= 5.0
+    print(f"goals: display fps = capture fps: {'MET' if ok_display else 'MISSED'}; >= 5 predictions/s: "
+          f"{'MET' if ok_preds else 'MISSED'}")
+    first = probe.first_window_end
+    print(f"first window ended at t={first if first is not None else float('nan'):.2f} s of the stream (face found, "
+          f"{spec.clip_seconds} s clip filled); events spotted: {len(probe.events)} of {len(source.truth_events)}; "
+          f"truth after that time: {sum(1 for s, _, _ in source.truth_events if first is not None and s >= first)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
