@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mer_live.datasets.records import DatasetError
+import re
+
+from mer_live.datasets import catalog
+from mer_live.datasets.records import DatasetError, SheetClip, canonical_emotion
 
 
 def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str = "") -> list[dict]:
@@ -62,3 +65,29 @@ def cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def subject_number(value, sheet: Path) -> int:
+    """Sheet cells hold 1, "01" or "sub01"; all mean subject 1."""
+    digits = re.findall(r"\d+", cell_text(value))
+    if not digits:
+        raise DatasetError(f"label sheet {sheet} has a row with Subject {value!r}, which holds no subject number")
+    return int(digits[-1])
+
+
+def sheet_clips(dataset: str, sheet: Path, frames_root: Path, cols: dict[str, str], ext: str,
+                preamble_rows: int = 0, fix: str = "") -> list[SheetClip]:
+    """One SheetClip per row of a coding sheet (CASME II, SAMM): frames in frames_root/<subject>/<Filename>."""
+    rows = read_sheet(sheet, [cols["subject"], cols["filename"], cols["emotion"]], preamble_rows=preamble_rows, fix=fix)
+    known = catalog.CLASS_NAMES[dataset] + catalog.DROPPED_EMOTIONS[dataset]
+    found = []
+    for row in rows:
+        subject = catalog.subject_id(dataset, subject_number(row[cols["subject"]], sheet))
+        clip_id = cell_text(row[cols["filename"]])
+        found.append(SheetClip(
+            dataset=dataset, subject=subject, clip_id=clip_id,
+            emotion=canonical_emotion(cell_text(row[cols["emotion"]]), known, catalog.EMOTION_ALIASES[dataset]),
+            folder=frames_root / subject / clip_id, ext=ext, source=f"sheet {sheet}",
+            onset=cell_int(row.get(cols["onset"])), apex=cell_int(row.get(cols["apex"])),
+            offset=cell_int(row.get(cols["offset"]))))
+    return found
