@@ -1,1 +1,1 @@
-"""export"""
+"""mer-export: checkpoints to verified, self-describing ONNX files (see export.onnx_export, export.verify)."""

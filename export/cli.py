@@ -1,0 +1,105 @@
+"""`mer-export CHECKPOINT [-o OUT.onnx]`: a checkpoint, or every checkpoint of a mer-train run, to verified ONNX."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mer_live.checkpoint import CheckpointError
+
+from export.onnx_export import DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, export_checkpoint
+
+
+def run_checkpoints(run_dir: Path) -> list[Path]:
+    """A mer-train output folder's checkpoints: folds/*/model.pt (sorted) then final/model.pt."""
+    found = sorted(run_dir.glob("folds/*/model.pt")) + sorted(run_dir.glob("final/model.pt"))
+    if not found:
+        raise ExportError(f"{run_dir} is a folder without checkpoints: expected a mer-train output with "
+                          "folds/*/model.pt or final/model.pt, or give a checkpoint file")
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mer-export",
+        description="Export a mer-live checkpoint to a self-describing ONNX file, verified against PyTorch "
+                    "with ONNX Runtime before it is written.",
+    )
+    p.add_argument("checkpoint", type=Path,
+                   help="a checkpoint (model.pt) or a mer-train output folder (exports folds/*/model.pt and "
+                        "final/model.pt, each next to its checkpoint)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="output .onnx file (default: next to the checkpoint, model.onnx or model.fp16.onnx); "
+                        "single checkpoint only")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--fp16", action="store_true",
+                   help="store weights and input in float16 (for GPU inference; verified to 2e-2 on probabilities)")
+    p.add_argument("--static-batch", action="store_true",
+                   help="fix the batch axis to 1 (default: dynamic batch axis)")
+    p.add_argument("--exporter", choices=EXPORTERS, default="auto",
+                   help="auto (default): the TorchScript exporter (seconds; dynamo=False), falling back to "
+                        "torch.export (dynamo=True, minutes for large models) with a warning; or force one")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="override the verification tolerance (fp32: max |Δ logits| 1e-4; fp16: max |Δ probs| 2e-2)")
+    return p
+
+
+def format_table(results: list[ExportResult], failures: list[tuple[Path, str]]) -> str:
+    header = ("checkpoint", "onnx", "exporter", "prec", "|Δ logits|", "|Δ probs|", "top-1", "MB", "s", "status")
+    rows = []
+    for r in results:
+        agree, total = r.verification.top1_agreement
+        rows.append((str(r.checkpoint), r.output.name, r.exporter + (" (fallback)" if r.fallback_reason else ""),
+                     r.precision, f"{r.verification.max_abs_logits:.1e}", f"{r.verification.max_abs_probs:.1e}",
+                     f"{agree}/{total}", f"{r.size_bytes / 1e6:.1f}", f"{r.seconds:.0f}", "ok"))
+    for path, message in failures:
+        rows.append((str(path), "-", "-", "-", "-", "-", "-", "-", "-", "FAILED: " + message))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)) + "  " + row[-1])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    options = dict(opset=args.opset, fp16=args.fp16, dynamic_batch=not args.static_batch,
+                   exporter=args.exporter, tolerance=args.tolerance)
+    target: Path = args.checkpoint
+    if target.is_dir():
+        if args.output is not None:
+            print(f"mer-export: error: -o/--output names one file, but {target} is a run folder; each "
+                  "checkpoint's ONNX file is written next to it (leave out -o)", file=sys.stderr)
+            return 2
+        try:
+            checkpoints = run_checkpoints(target)
+        except ExportError as exc:
+            print(f"mer-export: error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        checkpoints = [target]
+
+    from tqdm import tqdm
+
+    results: list[ExportResult] = []
+    failures: list[tuple[Path, str]] = []
+    progress = tqdm(checkpoints, desc="export", unit="model", disable=len(checkpoints) < 2, file=sys.stderr)
+    for checkpoint in progress:
+        try:
+            results.append(export_checkpoint(checkpoint, args.output, report=tqdm.write, **options))
+            print(f"wrote {results[-1].output}")
+        except (ExportError, CheckpointError, FileNotFoundError) as exc:
+            failures.append((checkpoint, str(exc)))
+            print(f"mer-export: error: {exc}", file=sys.stderr)
+    if len(checkpoints) > 1:
+        print()
+        print(format_table(results, failures))
+    if failures:
+        print(f"mer-export: {len(failures)} of {len(checkpoints)} export(s) failed; no file was written for them",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The metadata that makes an exported ONNX file self-describing.
+
+mer-live and `mer_live.runtime` need nothing but the .onnx file: the whole ModelSpec travels in
+`metadata_props` as JSON under SPEC_KEY, beside human-readable keys for people who open the file in
+Netron or `onnx` (those are informational; SPEC_KEY is what is read back).
+"""
+from __future__ import annotations
+
+import json
+import os
+from importlib import metadata as importlib_metadata
+from typing import Mapping
+
+from mer_live.spec import ModelSpec
+
+SPEC_KEY = "mer_live.spec"
+INPUT_LAYOUT = "B,T,C,H,W"
+INPUT_NAME = "clip"
+OUTPUT_NAMES = ("logits", "probs")
+# Keys every mer-live ONNX file carries; a file missing any of them was not exported by mer-export.
+REQUIRED_KEYS = (
+    SPEC_KEY,
+    "mer_live.version",
+    "mer_live.model",
+    "mer_live.class_names",
+    "mer_live.num_frames",
+    "mer_live.image_size",
+    "mer_live.feature",
+    "mer_live.interpolation",
+    "mer_live.flow_params",
+    "mer_live.fps",
+    "mer_live.clip_seconds",
+    "mer_live.input_layout",
+)
+
+
+class MetadataError(ValueError):
+    """An ONNX file lacks mer-live's metadata (or holds a broken copy of it)."""
+
+
+def mer_live_version() -> str:
+    try:
+        return importlib_metadata.version("mer-live")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def spec_metadata(spec: ModelSpec, *, precision: str = "fp32", exporter: str = "") -> dict[str, str]:
+    """All metadata_props for `spec`, as the string map ONNX stores."""
+    h, w = spec.image_size
+    props = {
+        SPEC_KEY: spec.to_json(),
+        "mer_live.version": mer_live_version(),
+        "mer_live.model": spec.model,
+        "mer_live.variant": spec.variant,
+        "mer_live.class_names": json.dumps(list(spec.class_names)),
+        "mer_live.num_frames": str(spec.num_frames),
+        "mer_live.image_size": f"{h}x{w}",
+        "mer_live.feature": spec.feature,
+        "mer_live.interpolation": spec.interpolation,
+        "mer_live.flow_params": json.dumps(spec.flow_params, sort_keys=True),
+        "mer_live.fps": repr(float(spec.fps)),
+        "mer_live.clip_seconds": repr(float(spec.clip_seconds)),
+        "mer_live.dataset": spec.dataset,
+        "mer_live.input_layout": INPUT_LAYOUT,
+        "mer_live.precision": precision,
+        "mer_live.outputs": ",".join(OUTPUT_NAMES),
+    }
+    if exporter:
+        props["mer_live.exporter"] = exporter
+    return props
+
+
+def write_metadata(model_proto, spec: ModelSpec, *, precision: str = "fp32", exporter: str = "") -> None:
+    """Set our keys in `model_proto.metadata_props` in place, replacing older copies of them."""
+    props = spec_metadata(spec, precision=precision, exporter=exporter)
+    kept = [(p.key, p.value) for p in model_proto.metadata_props if p.key not in props]
+    del model_proto.metadata_props[:]
+    for key, value in kept + list(props.items()):
+        entry = model_proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def spec_from_props(props: Mapping[str, str], source: str = "ONNX file") -> ModelSpec:
+    """Read the ModelSpec back; MetadataError names the missing keys and the fix."""
+    missing = [k for k in REQUIRED_KEYS if k not in props]
+    if missing:
+        raise MetadataError(
+            f"{source} has no mer-live metadata (missing keys: {', '.join(missing)}); "
+            "export the model with `mer-export CHECKPOINT` so the file carries its classes, frames and features"
+        )
+    try:
+        return ModelSpec.from_json(props[SPEC_KEY])
+    except (ValueError, TypeError) as exc:
+        raise MetadataError(f"{source}: metadata key {SPEC_KEY!r} is not a valid model spec: {exc}") from exc
+
+
+def read_metadata(path: str | os.PathLike) -> ModelSpec:
+    """The ModelSpec stored in an ONNX file (weights are not needed, so external data is not loaded)."""
+    import onnx
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"ONNX model not found: {path} (create one with `mer-export CHECKPOINT`)")
+    try:
+        model_proto = onnx.load(path, load_external_data=False)
+    except Exception as exc:
+        raise MetadataError(f"cannot read {path} as an ONNX model: {type(exc).__name__}: {exc}") from exc
+    return spec_from_props({p.key: p.value for p in model_proto.metadata_props}, source=path)
