@@ -10,11 +10,12 @@ CUDA fp32/fp16 against ONNX Runtime CUDA fp32/fp16, with their parity against Py
     python benchmarks/bench_onnx.py                 # both models
     python benchmarks/bench_onnx.py --skip-base     # only the live model (seconds, not minutes)
 
-Measured on the 2-core dev CPU (no GPU), --ort-variants: live 64 px ORT 7.8 ms vs eager 11.6 ms (1.48x);
-live 112 px ORT 28.5 ms vs eager 18.4 ms (0.64x; 1 intra-op thread 0.76x); paper model ORT 9.1 s vs
-eager 4.6 s (0.51x; 1 thread 0.63x). ORT does not fuse torchvision Swin3d's window attention, so the
-1.5x goal is not met beyond the smallest input; the paper's model also takes minutes to export,
-verify and load (session creation). The CUDA part was not run (no GPU was available).
+Measured on the 2-core dev CPU (no GPU), `--cases live demo live112`, eager vs ORT default session vs ORT
+with the batch axis fixed to 1 at load (what mer-live runs): live swin nano 64 px 14.4 / 14.4 / 8.9 ms
+(1.62x); demo resnext nano 64 px 6.5 / 5.7 / 5.6 ms (1.16x); swin nano 112 px 24.1 / 27.2 / 18.5 ms (1.30x).
+Earlier run, `--cases paper`: the paper's model ORT 9.1 s vs eager 4.6 s (0.51x) with a dynamic batch; it
+also takes minutes to export, verify and load. Timings on this shared machine vary by ~30 % between runs.
+The CUDA part was not run (no GPU was available).
 """
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ import torch
 from export.onnx_export import export_checkpoint
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.models import create_model
-from mer_live.runtime import CPU, CUDA, cuda_device_count
+from mer_live.runtime import CPU, CUDA, OnnxClassifier, cuda_device_count
 from mer_live.spec import ModelSpec
 
 CASES = {
     "live": dict(model="ch3_1_fusion_cnn_like", variant="nano", num_frames=8, image_size=(64, 64), repeats=30),
+    "demo": dict(model="ch3_1_fusion_cnn", variant="nano", num_frames=8, image_size=(64, 64), repeats=30),
     "live112": dict(model="ch3_1_fusion_cnn_like", variant="nano", num_frames=8, image_size=(112, 112), repeats=20),
     "paper": dict(model="ch3_1_fusion_cnn_like", variant="base", num_frames=16, image_size=(224, 224), repeats=3),
 }
@@ -107,6 +109,11 @@ def bench_case(name: str, case: dict, folder: Path, exporter: str, use_cuda: boo
         run = lambda: session.run(["logits"], {"clip": x})  # noqa: E731
         rows.append((label, median_ms(run, repeats, warmup)))
         del session
+    # What mer-live runs: the wrapper with the batch axis fixed to 1 when the session is built.
+    live = OnnxClassifier(result.output, "cpu", batch_size=1, warmup=False)
+    run = lambda: live.session.run(["logits"], {"clip": x})  # noqa: E731
+    rows.append(("ONNX Runtime CPU (batch fixed to 1 at load, as mer-live)", median_ms(run, repeats, warmup)))
+    del live
     if ort_variants:  # same thread count on both sides: a machine shared with other work favours one thread
         torch.set_num_threads(1)
         rows.append(("PyTorch eager CPU (1 thread)", median_ms(eager, repeats, warmup)))

@@ -121,7 +121,7 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     if not Path(model_path).is_file():
         raise FileNotFoundError(f"model {model_path} does not exist; pick an exported .onnx file "
                                 f"(mer-export writes one)")
-    classifier = OnnxClassifier(model_path, provider=getattr(options, "provider", None))
+    classifier = OnnxClassifier(model_path, provider=getattr(options, "provider", None), batch_size=1)
     if choice.kind == "demo":
         source = demo_module.demo_source(realtime=True)
     else:

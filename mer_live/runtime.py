@@ -123,7 +123,9 @@ class OnnxClassifier:
     """An exported mer-live model: `.predict(clips) -> class probabilities`, `.spec` for its input."""
 
     def __init__(self, path: str | os.PathLike, provider: str | None = None, *, warmup: bool = True,
-                 intra_op_threads: int = 0):
+                 intra_op_threads: int = 0, batch_size: int | None = None):
+        """`batch_size` fixes a dynamic batch axis when the session is built (the live engine sends one
+        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin."""
         import onnxruntime as ort
 
         self.path = Path(path)
@@ -144,6 +146,11 @@ class OnnxClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = int(intra_op_threads)
+        if batch_size is not None:
+            batch_dim = _batch_dim_param(self.path)
+            if batch_dim:
+                options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
+        self.batch_size = batch_size
         provider_options = [self._provider_options(p) for p in providers]
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
@@ -198,14 +205,26 @@ class OnnxClassifier:
             raise ValueError(f"expected clips of shape (B, {', '.join(map(str, expected))}) = (B, T, C, H, W) "
                              f"for {self.spec.model} ({self.spec.feature}), got {tuple(x.shape)}")
         batch_dim = self.session.get_inputs()[0].shape[0]
-        if isinstance(batch_dim, int) and x.shape[0] != batch_dim:
-            raise ValueError(f"{self.path.name} was exported with a fixed batch of {batch_dim}, got {x.shape[0]} clips; "
-                             "give one batch at a time or re-export without --static-batch")
+        if not isinstance(batch_dim, int):
+            batch_dim = self.batch_size
+        if batch_dim is not None and x.shape[0] != batch_dim:
+            raise ValueError(f"{self.path.name} runs here with a fixed batch of {batch_dim}, got {x.shape[0]} clips; "
+                             "give one batch at a time, or load it without batch_size and export it without "
+                             "--static-batch")
         out = self.session.run([self._output], {self.input_name: x.astype(self.input_dtype, copy=False)})[0]
         out = out.astype(np.float32, copy=False)
         if self._output_is_probs:
             return out
         return softmax(out)
+
+
+def _batch_dim_param(path: Path) -> str | None:
+    """Name of the input's symbolic batch axis (None when the batch is fixed), read without the weights."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    return dim.dim_param or None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

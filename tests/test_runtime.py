@@ -159,6 +159,17 @@ def test_predict_gives_pytorch_probabilities(exported):
     np.testing.assert_allclose(probs, expected, atol=1e-5)
 
 
+def test_batch_fixed_at_load_gives_the_same_probabilities_and_refuses_other_batches(exported):
+    path, _, _ = exported
+    x = np.random.default_rng(1).standard_normal((1, 4, 1, 32, 32)).astype(np.float32)
+    dynamic = OnnxClassifier(path, provider="cpu")
+    fixed = OnnxClassifier(path, provider="cpu", batch_size=1)
+    assert fixed.session.get_inputs()[0].shape[0] in (1, "batch")
+    np.testing.assert_allclose(fixed.predict(x), dynamic.predict(x), atol=1e-6)
+    with pytest.raises(ValueError, match="fixed batch of 1"):
+        fixed.predict(np.concatenate([x, x]))
+
+
 def test_predict_names_the_expected_shape(exported):
     classifier = OnnxClassifier(exported[0], provider="cpu")
     with pytest.raises(ValueError, match=r"add a batch axis"):

@@ -109,7 +109,7 @@ def run_headless(args: argparse.Namespace) -> int:
             return 2
         from mer_live.runtime import OnnxClassifier
 
-        classifier = OnnxClassifier(model_path, provider=args.provider)
+        classifier = OnnxClassifier(model_path, provider=args.provider, batch_size=1)
         if args.demo and args.source in (None, "synthetic", "demo"):
             source = demo.demo_source(realtime=False)
         elif args.source is None:
