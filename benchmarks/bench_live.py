@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     model = args.model or demo.demo_model_path()
-    classifier = OnnxClassifier(model, provider=args.provider)
+    classifier = OnnxClassifier(model, provider=args.provider, batch_size=1)
     spec = classifier.spec
     source = demo.demo_source(realtime=True, fps=args.fps, duration_s=args.seconds)
     print(f"model {model.name}: {spec.model} {spec.variant} {spec.num_frames}x{spec.image_size[0]}px {spec.feature} "
