@@ -120,7 +120,7 @@ class CameraSource(FrameSource):
 
     def open(self) -> None:
         super().open()
-        cap = cv2.VideoCapture(self.index)
+        cap = _quietly_open(self.index)   # our own message below says what OpenCV's warnings would
         if not cap.isOpened():
             cap.release()
             raise SourceError(
@@ -292,3 +292,16 @@ def open_source(spec: str | int, realtime: bool = False, fps: float | None = Non
         return VideoFileSource(path, realtime=realtime, fps=fps)
     raise SourceError(f"--source {text!r} is neither a camera index (0, 1, ...), 'synthetic', an existing "
                       f"folder of frames nor an existing video file; check the path")
+
+
+def _quietly_open(index: int) -> cv2.VideoCapture:
+    """cv2.VideoCapture(index) without OpenCV's backend warnings (a missing camera is reported by us)."""
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is None:
+        return cv2.VideoCapture(index)
+    previous = logging_api.getLogLevel()
+    logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        logging_api.setLogLevel(previous)
