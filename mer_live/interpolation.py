@@ -18,18 +18,26 @@ def _check(clip: np.ndarray, length: int) -> None:
         raise ValueError(f"target length must be >= 1, got {length}")
 
 
+def _trivial(clip: np.ndarray, length: int) -> np.ndarray | None:
+    """Validate; a clip already at the length passes unchanged and a single frame is repeated."""
+    _check(clip, length)
+    if len(clip) == length:
+        return clip.copy()
+    if len(clip) == 1:
+        return np.repeat(clip, length, axis=0)
+    return None
+
+
 def linear(clip: np.ndarray, length: int) -> np.ndarray:
     """Linear resampling along time, first and last frames kept (align_corners=True).
 
     The seed used trilinear resampling of the (T, H, W) volume to (length, H, W); with H and W unchanged that
     is linear interpolation between the two nearest frames in time.
     """
-    _check(clip, length)
+    trivial = _trivial(clip, length)
+    if trivial is not None:
+        return trivial
     n = len(clip)
-    if n == length:
-        return clip.copy()
-    if n == 1:
-        return np.repeat(clip, length, axis=0)
     pos = np.linspace(0.0, n - 1, length)
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, n - 1)
@@ -65,12 +73,10 @@ def tim(clip: np.ndarray, length: int) -> np.ndarray:
     seed (which took the eigenvectors from an unsorted decomposition and so dropped the wrong one), the curve
     passes through every input frame, to rounding.
     """
-    _check(clip, length)
+    trivial = _trivial(clip, length)
+    if trivial is not None:
+        return trivial
     n = len(clip)
-    if n == length:
-        return clip.copy()
-    if n == 1:
-        return np.repeat(clip, length, axis=0)
     x = clip.reshape(n, -1).astype(np.float32)
     mean = x.mean(axis=0, keepdims=True)
     c = tim_weights(n, length).astype(np.float32)
