@@ -1,6 +1,6 @@
 """Facts of each dataset in ONE place: class maps, LOSO subjects, frame rates and on-disk layouts.
 
-Everything here follows /work/shared/REFERENCE.md (the seed's system); readers, the synthetic
+Everything here follows the seed system's facts (the project's shared REFERENCE.md); readers, the synthetic
 generator, training and the live app take these facts from here and nowhere else.
 """
 from __future__ import annotations
