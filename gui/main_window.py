@@ -23,6 +23,10 @@ from mer_live.streaming.demo import DEMO_NOTE as DEMO_NOTICE  # one wording for 
 from mer_live.streaming.events import FrameInfo, MicroExpressionEvent, StatusMessage, WindowResult
 
 STOP_GRACE_S = 5.0
+# each EngineBridge signal and the MainWindow slot it is connected to for one run (and detached after it)
+BRIDGE_SLOTS = (("frame_ready", "_on_frame_ready"), ("result_ready", "_on_result"), ("event_ready", "_on_event"),
+                ("status_ready", "_on_status"), ("finished", "_on_finished"), ("built", "_on_built"),
+                ("build_failed", "_on_build_failed"))
 
 
 def spotting_threshold(engine) -> float | None:
@@ -262,13 +266,8 @@ class MainWindow(QMainWindow):
             self.show_error("No file chosen: pick a video or a folder of frames (Video… / Folder…).")
             return False
         bridge = EngineBridge()            # no Qt parent: it lives as long as the engine that calls it
-        bridge.frame_ready.connect(self._on_frame_ready, Qt.ConnectionType.QueuedConnection)
-        bridge.result_ready.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
-        bridge.event_ready.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
-        bridge.status_ready.connect(self._on_status, Qt.ConnectionType.QueuedConnection)
-        bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        bridge.built.connect(self._on_built, Qt.ConnectionType.QueuedConnection)
-        bridge.build_failed.connect(self._on_build_failed, Qt.ConnectionType.QueuedConnection)
+        for signal, slot in BRIDGE_SLOTS:
+            getattr(bridge, signal).connect(getattr(self, slot), Qt.ConnectionType.QueuedConnection)
         self.bridge, self.engine, self._choice = bridge, None, choice
         self._reset_views()
         self.statusBar().setStyleSheet("")
@@ -292,30 +291,24 @@ class MainWindow(QMainWindow):
     def _on_build_failed(self, text: str) -> None:
         if not self._from_current_run():
             return
-        bridge, self.bridge = self.bridge, None
-        self._detach(bridge)
-        self._set_state("idle")
+        self._abandon_run()
         self.video.clear("No source running.\nPick a source and press Start.")
         self.show_error(text)
 
     def _on_built(self, engine: EngineLike) -> None:
         if not self._from_current_run() or self.state != "starting":
             return                          # the window was closed while the engine was being built
-        choice, bridge = self._choice, self.bridge
+        choice = self._choice
         self.engine = engine
         self.timeline.set_threshold(spotting_threshold(engine))
         if self.record_check.isChecked() and not self._open_recorder():
-            self.bridge, self.engine = None, None
-            self._detach(bridge)
-            self._set_state("idle")
+            self._abandon_run()
             return
         try:
             engine.start()
         except Exception as exc:  # noqa: BLE001
             self._close_recorder()
-            self.bridge, self.engine = None, None
-            self._detach(bridge)
-            self._set_state("idle")
+            self._abandon_run()
             self.show_error(f"Cannot start {choice.describe()}: {exc}")
             return
         self._update_demo_banner()
@@ -346,10 +339,7 @@ class MainWindow(QMainWindow):
         engine, bridge = self.engine, self.bridge
         self.engine, self.bridge = None, None
         if engine is not None:
-            try:
-                engine.join(timeout=1.0)
-            except TypeError:
-                engine.join()
+            self._join(engine, 1.0)
         stats = self._safe_stats(engine)
         saved = self._close_recorder()
         if bridge is not None:
@@ -362,13 +352,26 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(("Stopped." if was_stopping else "Source finished.")
                                          + (f" {saved}" if saved else ""))
 
+    def _abandon_run(self) -> None:
+        """Drop a run that never got running (build failed, no recording, start failed, window closed)."""
+        bridge, self.bridge, self.engine = self.bridge, None, None
+        if bridge is not None:
+            self._detach(bridge)
+        self._set_state("idle")
+
+    @staticmethod
+    def _join(engine: EngineLike, timeout: float) -> None:
+        try:
+            engine.join(timeout=timeout)
+        except TypeError:                   # an engine whose join() takes no timeout
+            engine.join()
+
     @staticmethod
     def _detach(bridge: EngineBridge) -> None:
         """Disconnect a finished run's bridge: whatever its engine still emits goes nowhere."""
-        for signal in (bridge.frame_ready, bridge.result_ready, bridge.event_ready, bridge.status_ready,
-                       bridge.finished, bridge.built, bridge.build_failed):
+        for signal, _ in BRIDGE_SLOTS:
             try:
-                signal.disconnect()
+                getattr(bridge, signal).disconnect()
             except (RuntimeError, TypeError):
                 pass
 
@@ -426,7 +429,7 @@ class MainWindow(QMainWindow):
         return self.bridge is not None and self.sender() is self.bridge
 
     def _on_frame_ready(self) -> None:
-        if not self._from_current_run() or self.bridge is None:
+        if not self._from_current_run():
             return
         info: FrameInfo | None = self.bridge.take_frame()
         if info is not None:
@@ -508,18 +511,12 @@ class MainWindow(QMainWindow):
         from PySide6.QtCore import QCoreApplication
 
         if self.state == "starting":        # the engine being built is dropped when it arrives
-            bridge, self.bridge = self.bridge, None
-            if bridge is not None:
-                self._detach(bridge)
-            self._set_state("idle")
+            self._abandon_run()
         engine = self.engine
         if engine is not None:
             try:
                 engine.stop()
-                try:
-                    engine.join(timeout=timeout_s)
-                except TypeError:
-                    engine.join()
+                self._join(engine, timeout_s)
             except Exception:  # noqa: BLE001
                 pass
             QCoreApplication.processEvents()

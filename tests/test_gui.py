@@ -22,6 +22,7 @@ from gui.recorder import CsvRecorder  # noqa: E402
 from gui.session import SourceChoice  # noqa: E402
 from mer_live.streaming.events import (EngineStats, FrameInfo, MicroExpressionEvent,  # noqa: E402
                                        StatusMessage, WindowResult)
+from test_streaming import FPS, FakeClassifier, full_frame_config, moving_stream  # noqa: E402
 
 CLASSES = ("negative", "positive", "surprise")
 
@@ -223,10 +224,7 @@ def test_late_signals_of_a_stopped_run_do_not_reach_the_next_run(qtbot, make_win
     window.stop()
     wait_idle(qtbot, window)
     start_and_wait(qtbot, window)
-    window.stop()                                       # the new run stays empty: no windows, no events
-    wait_idle(qtbot, window)
-    rows_before = window.events.rowCount()
-    points_before = window.timeline.point_count()
+    assert window.state == "running"                    # the old run's signals arrive during the new run
     late = threading.Thread(target=lambda: (
         old_bridge.on_result(WindowResult(99, 0, 0, np.array([1, 0, 0], np.float32), CLASSES, 0.0, False, 0.0)),
         old_bridge.on_event(MicroExpressionEvent(0.0, 0.1, "negative", 0.9)),
@@ -234,7 +232,11 @@ def test_late_signals_of_a_stopped_run_do_not_reach_the_next_run(qtbot, make_win
     late.start()
     late.join()
     qtbot.wait(50)
-    assert window.events.rowCount() == rows_before and window.timeline.point_count() == points_before
+    window.stop()
+    wait_idle(qtbot, window)
+    # the fake engine never sends these: a negative event, a [1, 0, 0] window, an error
+    assert "negative" not in [e.label for e in window.events.events]
+    assert not any(probs[0] == 1.0 for _, probs, _, _ in window.timeline._points)
     assert not window.error_boxes and "stale" not in window.statusBar().currentMessage()
 
 
@@ -283,55 +285,16 @@ def test_recorder_numbers_instead_of_overwriting(tmp_path):
 
 # --- the real engine --------------------------------------------------------------------------------
 
-def sliding_patch_stream(fps: float, seconds: float, motion: tuple[float, float]) -> np.ndarray:
-    """A still texture whose centre patch slides 3 px right and back during `motion` (start, end) seconds."""
-    import cv2
-
-    rng = np.random.default_rng(0)
-    base = cv2.GaussianBlur(rng.integers(0, 255, (96, 96)).astype(np.uint8), (0, 0), 2.0)
-    base = cv2.normalize(base, None, 0, 255, cv2.NORM_MINMAX)
-    frames = []
-    for i in range(int(seconds * fps)):
-        t = i / fps
-        shift = 3.0 * np.sin(np.pi * (t - motion[0]) / (motion[1] - motion[0])) if motion[0] <= t <= motion[1] else 0
-        img = base.copy()
-        patch = base[24:72, 24:72].astype(np.float32)
-        moved = cv2.warpAffine(patch, np.float32([[1, 0, shift], [0, 1, 0]]), (48, 48), borderMode=cv2.BORDER_REFLECT)
-        img[24:72, 24:72] = np.clip(moved, 0, 255).astype(np.uint8)
-        frames.append(np.repeat(img[..., None], 3, axis=-1))
-    return np.stack(frames)
-
-
-class DirectionClassifier:
-    """Stands in for OnnxClassifier: 'right' when the window's mean horizontal flow is positive."""
-
-    provider = "FakeProvider"
-
-    def __init__(self):
-        from mer_live.spec import ModelSpec
-
-        self.spec = ModelSpec(model="fake", class_names=("still", "right", "left"), num_frames=4, image_size=(32, 32),
-                              feature="GRAY_OF", fps=50.0, clip_seconds=0.4)
-
-    def predict(self, x):
-        dx = float(x[0, :, 1].mean())
-        probs = np.full(3, 0.1, np.float32)
-        probs[0 if abs(dx) < 0.01 else (1 if dx > 0 else 2)] = 0.8
-        return probs[None]
-
-
 def test_real_engine_on_a_synthetic_stream_fills_the_window_and_the_csv(qtbot, make_window, tmp_path):
-    from mer_live.streaming.engine import Engine, EngineConfig
+    from mer_live.streaming.engine import Engine
     from mer_live.streaming.sources import ArraySource
-    from mer_live.streaming.spotting import SpotterConfig
 
-    frames = sliding_patch_stream(fps=50.0, seconds=2.6, motion=(1.5, 1.8))
+    frames = moving_stream(seconds=2.6, motions=((1.5, 1.8, +1),))    # the centre patch slides right and back
     engines = []
 
     def factory(choice, model_path, listener):
-        source = ArraySource(frames, fps=50.0, realtime=True, name="sliding patch")
-        config = EngineConfig(stride_s=0.1, face="full", spotter=SpotterConfig(threshold=2.5, min_baseline=5))
-        engines.append(Engine(source, DirectionClassifier(), config, listener))
+        source = ArraySource(frames, fps=FPS, realtime=True, name="sliding patch")
+        engines.append(Engine(source, FakeClassifier(), full_frame_config(), listener))
         return engines[-1]
 
     window = make_window(factory)
@@ -356,7 +319,7 @@ def test_real_engine_with_a_missing_camera_shows_the_error_in_the_window(qtbot, 
     from mer_live.streaming.sources import CameraSource
 
     def factory(choice, model_path, listener):
-        return Engine(CameraSource(choice.value), DirectionClassifier(), EngineConfig(face="full"), listener)
+        return Engine(CameraSource(choice.value), FakeClassifier(), EngineConfig(face="full"), listener)
 
     window = make_window(factory)
     window.set_source(SourceChoice("camera", 15))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -62,8 +63,6 @@ class Recorder:
 
 def texture(size=96, seed=0):
     rng = np.random.default_rng(seed)
-    import cv2
-
     img = cv2.GaussianBlur(rng.integers(0, 255, (size, size)).astype(np.uint8), (0, 0), 2.0)
     return cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
 
@@ -81,8 +80,6 @@ def moving_stream(seconds=4.0, motions=((1.5, 1.8, +1), (2.8, 3.1, -1)), seed=0)
                 shift = direction * 3.0 * np.sin(np.pi * (t - start) / (end - start))
         img = base.copy()
         patch = base[24:72, 24:72].astype(np.float32)
-        import cv2
-
         moved = cv2.warpAffine(patch, np.float32([[1, 0, shift], [0, 1, 0]]), (48, 48), borderMode=cv2.BORDER_REFLECT)
         img[24:72, 24:72] = np.clip(moved, 0, 255).astype(np.uint8)
         frames.append(np.repeat(img[..., None], 3, axis=-1))
@@ -216,8 +213,6 @@ def test_unopenable_sources_name_the_source_and_the_fix(tmp_path):
 
 
 def test_folder_source_orders_by_frame_number_and_skips_corrupt_frames(tmp_path):
-    import cv2
-
     for i in (1, 2, 10):
         cv2.imwrite(str(tmp_path / f"img{i}.png"), np.full((8, 8, 3), i, np.uint8))
     (tmp_path / "img3.png").write_bytes(b"not an image")
@@ -237,17 +232,20 @@ def test_folder_source_orders_by_frame_number_and_skips_corrupt_frames(tmp_path)
 
 
 class JitterDetector:
-    """A still face whose detected box jitters by up to 1.5 px, as MTCNN's does; `moves_at` shifts it."""
+    """A still face whose detected box jitters by up to 1.5 px, as MTCNN's does; `moves_at` shifts it,
+    calls from `lost_from` (until `found_from`, if given) find no face."""
 
-    def __init__(self, moves_at=None, lost_from=None, seed=0):
+    def __init__(self, moves_at=None, lost_from=None, found_from=None, seed=0):
         self.rng = np.random.default_rng(seed)
         self.calls = 0
         self.moves_at = moves_at
         self.lost_from = lost_from
+        self.found_from = found_from
 
     def detect(self, frame):
         self.calls += 1
-        if self.lost_from is not None and self.calls >= self.lost_from:
+        if self.lost_from is not None and self.calls >= self.lost_from and not (
+                self.found_from is not None and self.calls >= self.found_from):
             return None
         box = np.array([100, 60, 180, 160], np.float32) + self.rng.uniform(-1.5, 1.5, 4).astype(np.float32)
         if self.moves_at is not None and self.calls >= self.moves_at:
@@ -304,6 +302,20 @@ def test_engine_reports_a_lost_face_and_clears_the_window():
     assert recorder.frames[-1].face_box is None
     assert all(r.t_end < 50 / FPS for r in recorder.results)
     assert recorder.finished.is_set()
+
+
+def test_engine_refills_the_window_when_a_lost_face_comes_back():
+    frames = np.repeat(texture(size=240)[None, :, :, None], 150, axis=0).repeat(3, -1)
+    frames = np.ascontiguousarray(np.pad(frames, ((0, 0), (0, 0), (0, 80), (0, 0))))
+    # detections at frames 0, 5, ..., 35 (call 8), 40, 45: lost at frame 45; then one per frame: found at 50
+    detector = JitterDetector(lost_from=8, found_from=15)
+    recorder = Recorder()
+    Engine(ArraySource(frames, fps=FPS), FakeClassifier(), EngineConfig(detect_every=5), recorder,
+           detector=detector).run()
+    texts = [m.text for m in recorder.status]
+    assert any("face lost" in t for t in texts) and any("face found again" in t for t in texts)
+    after = [r for r in recorder.results if r.t_end >= 50 / FPS]
+    assert after and all(r.t_start >= 50 / FPS for r in after)       # no frame from before the loss
 
 
 def test_headless_path_does_not_import_qt():

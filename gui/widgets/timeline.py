@@ -75,13 +75,17 @@ class Timeline(QWidget):
         t1 = max(self._now, self.span_s)
         t0 = t1 - self.span_s
 
+        spot_max = self._spot_axis_max()
+
         def x_of(t: float) -> float:
             return left + (t - t0) / self.span_s * plot_w
+
+        def y_of_score(score: float) -> float:
+            return spot_rect.bottom() - min(score / spot_max, 1.0) * spot_rect.height()
 
         font = QFont(self.font().family(), 8)
         painter.setFont(font)
         self._draw_frame(painter, prob_rect, "probability", ("1", "0"))
-        spot_max = self._spot_axis_max()
         self._draw_frame(painter, spot_rect, "spotting", (f"{spot_max:.1f}", "0"))
         # time ticks every second
         painter.setPen(QPen(QColor(GRID), 1, Qt.PenStyle.DotLine))
@@ -118,18 +122,16 @@ class Timeline(QWidget):
             painter.drawPath(path)
         spot_path = QPainterPath()
         for j, (t, _, score, _) in enumerate(points):
-            y = spot_rect.bottom() - min(score / spot_max, 1.0) * spot_rect.height()
-            (spot_path.moveTo if j == 0 else spot_path.lineTo)(QPointF(x_of(t), y))
+            (spot_path.moveTo if j == 0 else spot_path.lineTo)(QPointF(x_of(t), y_of_score(score)))
         painter.setPen(QPen(QColor(SPOT_COLOR), 1.5))
         painter.drawPath(spot_path)
         for t, _, score, candidate in points:
             if candidate:
-                y = spot_rect.bottom() - min(score / spot_max, 1.0) * spot_rect.height()
                 painter.setBrush(QColor("#ffeb3b"))
                 painter.setPen(Qt.PenStyle.NoPen)
-                painter.drawEllipse(QPointF(x_of(t), y), 2.5, 2.5)
+                painter.drawEllipse(QPointF(x_of(t), y_of_score(score)), 2.5, 2.5)
         if self.threshold is not None:
-            y = spot_rect.bottom() - min(self.threshold / spot_max, 1.0) * spot_rect.height()
+            y = y_of_score(self.threshold)
             painter.setPen(QPen(QColor("#ff7043"), 1, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(left, y), QPointF(left + plot_w, y))
         painter.restore()

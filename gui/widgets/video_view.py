@@ -67,8 +67,7 @@ class VideoView(QWidget):
         recent = [t for t in self._painted_times if now - t <= horizon_s]
         if len(recent) < 2:
             return 0.0
-        span = max(now - recent[0], 1e-6)
-        return (len(recent) - 1) / span if span > 0 else 0.0
+        return (len(recent) - 1) / max(now - recent[0], 1e-6)
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt name)
         painter = QPainter(self)

@@ -93,9 +93,21 @@ class Mailbox:
             self._closed = True
             self._cond.notify_all()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    def __iter__(self):
+        """Yield items as they come until the mailbox is closed and empty."""
+        while True:
+            item = self.get(timeout=0.5)
+            if item is not None:
+                yield item
+            elif self._closed:
+                return
+
+
+def _rate(times, default: float = 0.0) -> float:
+    """Ticks per second over a window of tick times; `default` until two distinct times are known."""
+    if len(times) > 1 and times[-1] > times[0]:
+        return (len(times) - 1) / (times[-1] - times[0])
+    return default
 
 
 class Engine:
@@ -181,18 +193,15 @@ class Engine:
 
     def stats(self) -> EngineStats:
         with self._stats_lock:
-            clock = list(self._capture_clock)
-            capture_fps = (len(clock) - 1) / (clock[-1] - clock[0]) if len(clock) > 1 and clock[-1] > clock[0] else 0.0
-            results = list(self._result_clock)
             end = self._finished_at or time.perf_counter()
             elapsed = end - self._started_at if self._started_at else 0.0
             rate = self._windows_done / elapsed if elapsed > 0 else 0.0
             latency = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
-            recent_rate = (len(results) - 1) / (results[-1] - results[0]) if len(results) > 1 and results[-1] > results[0] else rate
-            return EngineStats(capture_fps=capture_fps, inference_rate=rate, latency_ms=latency,
+            return EngineStats(capture_fps=_rate(self._capture_clock), inference_rate=rate, latency_ms=latency,
                                provider=str(getattr(self.classifier, "provider", "")), frames=self._frames,
                                windows=self._windows_done, dropped_windows=self._dropped,
-                               extra={"windows_made": self._windows_made, "recent_inference_rate": recent_rate,
+                               extra={"windows_made": self._windows_made,
+                                      "recent_inference_rate": _rate(self._result_clock, rate),
                                       "reanchors": self.tracker.reanchors, "events": len(self.event_list)})
 
     # ------------------------------------------------------------------ threads
@@ -216,23 +225,12 @@ class Engine:
             self._detect(np.zeros((160, 160, 3), np.uint8))       # load + warm up: the first call is slow
         finally:
             self._detector_ready.set()
-        while True:
-            rgb = self._detect_box.get(timeout=0.5)
-            if rgb is None:
-                if self._detect_box.closed:
-                    return
-                continue
-            face = self._detect(rgb)
-            self._detection_result.put(("face", face))
+        for rgb in self._detect_box:
+            self._detection_result.put(("face", self._detect(rgb)))
 
     def _inference_thread(self) -> None:
         try:
-            while True:
-                window = self._windows_box.get(timeout=0.5)
-                if window is None:
-                    if self._windows_box.closed:
-                        break
-                    continue
+            for window in self._windows_box:
                 self._process(window)
         except Exception as exc:  # noqa: BLE001
             log.exception("inference failed")
@@ -297,7 +295,7 @@ class Engine:
             x1, y1, x2, y2 = box
             self.buffer.push(frame.timestamp, rgb[y1:y2, x1:x2])
         self._emit("on_frame", FrameInfo(index=frame.index, timestamp=frame.timestamp, frame=rgb, face_box=box,
-                                         capture_fps=self._capture_fps_quick()))
+                                         capture_fps=_rate(self._capture_clock)))
         if box is None or not self.buffer.full():
             return
         if self._next_window_t is not None and frame.timestamp < self._next_window_t - 1e-6:
@@ -310,10 +308,6 @@ class Engine:
         elif self._windows_box.put(window):
             with self._stats_lock:
                 self._dropped += 1
-
-    def _capture_fps_quick(self) -> float:
-        clock = self._capture_clock
-        return (len(clock) - 1) / (clock[-1] - clock[0]) if len(clock) > 1 and clock[-1] > clock[0] else 0.0
 
     def _face_box(self, rgb: np.ndarray, sync: bool):
         if self.config.face == "full":
@@ -354,16 +348,12 @@ class Engine:
         had_box = self.tracker.box is not None
         update = self.tracker.update(face, frame_shape)
         if update.lost:
-            self.buffer.clear()
-            self._anchor_epoch += 1
-            self._next_window_t = None
+            self._restart_window()
             self._lost_reported = True
             self._status("warning", "face lost: keep your face in view of the camera, lit from the front; "
                                     "still looking for it")
         elif update.reanchored:
-            self.buffer.clear()
-            self._anchor_epoch += 1
-            self._next_window_t = None
+            self._restart_window()
             if had_box:
                 self._status("info", "face moved: crop box re-anchored (spotting baseline restarts)")
             else:
@@ -371,6 +361,12 @@ class Engine:
         elif face is None and self.tracker.box is None and not self._lost_reported and self._frames > 1:
             self._lost_reported = True
             self._status("warning", "no face found yet: face the camera, lit from the front; still looking")
+
+    def _restart_window(self) -> None:
+        """The crop box changed or is gone: refill the window; a new epoch restarts spotting's baseline."""
+        self.buffer.clear()
+        self._anchor_epoch += 1
+        self._next_window_t = None
 
     # ------------------------------------------------------------------ inference
     def _process(self, window: Window) -> None:

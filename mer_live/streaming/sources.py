@@ -15,6 +15,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from mer_live.frames import FrameReadError, frame_number
+
 IMAGE_SUFFIXES = (".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 DEFAULT_FILE_FPS = 30.0
 
@@ -203,9 +205,13 @@ class VideoFileSource(FrameSource):
 
 
 def _frame_sort_key(path: Path) -> tuple:
-    """The integer in the file name orders frames (img46 before img100), name as tie-break."""
-    digits = "".join(ch if ch.isdigit() else " " for ch in path.stem).split()
-    return (int(digits[-1]) if digits else -1, path.name)
+    """The frame number in the file name orders frames (img46 before img100), name as tie-break; a name
+    without a number sorts first."""
+    try:
+        number = frame_number(path)
+    except FrameReadError:
+        number = -1
+    return (number, path.name)
 
 
 class FolderSource(FrameSource):
@@ -221,7 +227,7 @@ class FolderSource(FrameSource):
         super().open()
         if not self.path.is_dir():
             raise SourceError(f"frame folder {self.path} does not exist; check the path given to --source")
-        files = [p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+        files = self._image_files()
         if not files:
             raise SourceError(f"frame folder {self.path} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
                               f"point --source at the folder that holds the frames")
@@ -230,7 +236,10 @@ class FolderSource(FrameSource):
     def frame_count(self) -> int | None:
         if not self.path.is_dir():
             return None
-        return sum(1 for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        return len(self._image_files())
+
+    def _image_files(self) -> list[Path]:
+        return [p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
 
     def _read_rgb(self) -> np.ndarray | None:
         if self._index >= len(self._files):

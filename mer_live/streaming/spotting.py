@@ -42,7 +42,7 @@ class Spotter:
         return float(np.median(self._history))
 
     def _denominator(self) -> float:
-        base = self.baseline if self.baseline is not None else float(np.median(self._history) if self._history else 0.0)
+        base = float(np.median(self._history)) if self._history else 0.0
         return base + self.config.floor_px
 
     def score(self, window_magnitude: float) -> tuple[float, bool]:
