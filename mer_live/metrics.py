@@ -47,10 +47,10 @@ def scores(cm: np.ndarray) -> dict[str, Any]:
     predicted = cm.sum(axis=0)      # predictions per class
     fn = support - tp
     fp = predicted - tp
+    f1_denominator = 2 * tp + fp + fn
     recall: list[float | None] = [float(tp[k] / support[k]) if support[k] else None for k in range(len(cm))]
     f1: list[float | None] = [
-        float(2 * tp[k] / (2 * tp[k] + fp[k] + fn[k])) if (2 * tp[k] + fp[k] + fn[k]) else None
-        for k in range(len(cm))
+        float(2 * tp[k] / f1_denominator[k]) if f1_denominator[k] else None for k in range(len(cm))
     ]
     total = int(cm.sum())
     return {

@@ -16,7 +16,7 @@ import torch
 
 from mer_live.checkpoint import load_checkpoint
 from mer_live.metrics import scores_from_predictions
-from training import cli, run as run_module
+from training import cli, fold, run as run_module
 
 MODEL = "ch3_1_fusion_cnn_like"
 FAST = ["--variant", "nano", "-imgsize", "32", "-num_frames", "4", "-bs", "3", "-ep", "2", "-lr", "1e-3",
@@ -150,6 +150,13 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, synth_root, cache
     calls.clear()
     assert mer_train(*args) == 0
     assert calls == [] and (out / "report.md").is_file()
+
+
+def test_test_selected_epoch_is_best_on_the_held_out_subject():
+    """The seed's pick: highest held-out accuracy, ties broken by UF1, then the earliest epoch."""
+    heldout = [{"acc": 0.5, "uf1": 0.9}, {"acc": 0.8, "uf1": 0.5}, {"acc": 0.8, "uf1": 0.7},
+               {"acc": 0.8, "uf1": 0.7}, {"acc": 0.6, "uf1": 1.0}]
+    assert fold.test_selected_epoch(heldout) == 2
 
 
 def test_refuses_to_resume_into_a_folder_made_with_other_options(full_run, synth_root, cache_dir, capsys):

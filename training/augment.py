@@ -62,6 +62,14 @@ def _warp_stack(stack: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     ])
 
 
+def _map_vectors(matrix: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each (dx, dy) mapped by the transform's linear part; returns (magnitude, dx, dy) of the mapped vectors."""
+    (a, b), (c, d) = matrix[:, :2].astype(np.float32)
+    new_dx = a * dx + b * dy
+    new_dy = c * dx + d * dy
+    return np.sqrt(new_dx * new_dx + new_dy * new_dy), new_dx, new_dy
+
+
 def augment_frames(frames: np.ndarray, params: AugmentParams) -> np.ndarray:
     """(T, H, W, C) uint8 -> the same shape, every frame transformed alike."""
     if params.is_identity:
@@ -81,12 +89,7 @@ def augment_flow(flow: np.ndarray, params: AugmentParams) -> np.ndarray:
         vectors = flow[:, :, ::-1, 1:3]
     else:
         vectors = _warp_stack(np.ascontiguousarray(flow[..., 1:3]), matrix)
-    (a, b), (c, d) = matrix[:, :2].astype(np.float32)
-    dx, dy = vectors[..., 0], vectors[..., 1]
-    new_dx = a * dx + b * dy        # each (dx, dy) mapped by the transform's linear part
-    new_dy = c * dx + d * dy
-    magnitude = np.sqrt(new_dx * new_dx + new_dy * new_dy)
-    return np.stack([magnitude, new_dx, new_dy], axis=-1).astype(np.float32, copy=False)
+    return np.stack(_map_vectors(matrix, vectors[..., 0], vectors[..., 1]), axis=-1).astype(np.float32, copy=False)
 
 
 def augment_features(features: np.ndarray, params: AugmentParams, flow_channels: bool) -> np.ndarray:
@@ -99,20 +102,16 @@ def augment_features(features: np.ndarray, params: AugmentParams, flow_channels:
     if params.is_identity:
         return features
     t, c, h, w = features.shape
+    matrix = affine_matrix(params, h, w)
     first = 1 if flow_channels else 0  # the magnitude plane is recomputed, not warped
     if params.angle_deg == 0.0 and params.scale == 1.0:
         out = np.ascontiguousarray(features[..., ::-1])
     else:
-        matrix = affine_matrix(params, h, w)
         out = np.empty_like(features)
         for i in range(t):
             for j in range(first, c):
                 cv2.warpAffine(features[i, j], matrix, (w, h), dst=out[i, j], flags=cv2.INTER_LINEAR,
                                borderMode=BORDER)
     if flow_channels:
-        (a, b), (c_, d) = affine_matrix(params, h, w)[:, :2].astype(np.float32)
-        dx, dy = out[:, 1].copy(), out[:, 2].copy()
-        out[:, 1] = a * dx + b * dy
-        out[:, 2] = c_ * dx + d * dy
-        out[:, 0] = np.sqrt(out[:, 1] ** 2 + out[:, 2] ** 2)
+        out[:, 0], out[:, 1], out[:, 2] = _map_vectors(matrix, out[:, 1], out[:, 2])
     return out

@@ -31,9 +31,9 @@ def pooled(folds: Sequence[dict[str, Any]], num_classes: int, key: str) -> dict[
 def per_epoch_curve(folds: Sequence[dict[str, Any]], num_classes: int) -> list[dict[str, float]]:
     """Pooled scores had every fold stopped after epoch e (all folds run the same epoch count)."""
     epochs = min(len(f["pred_per_epoch"]) for f in folds) if folds else 0
+    truth = [y for f in folds for y in f["labels"]]
     curve = []
     for e in range(epochs):
-        truth = [y for f in folds for y in f["labels"]]
         guessed = [p for f in folds for p in f["pred_per_epoch"][e]]
         s = scores_from_predictions(truth, guessed, num_classes)
         loss = float(np.mean([f["train_loss"][e] for f in folds]))

@@ -33,7 +33,7 @@ from training.cache import ClipCache, default_cache_dir
 from training.data import ClipDataset
 from training.fold import build_model, test_selected_epoch, train_model
 from training.options import TrainingError, TrainOptions
-from training.visualize import FoldLogger
+from training.visualize import FoldLogger, safe_name
 
 WHERE_CLIPS_LIVE = {
     "SMIC": "{root}/SMIC_CROP/HS/**/micro/**/<sample>/*.bmp",
@@ -41,11 +41,6 @@ WHERE_CLIPS_LIVE = {
     "SAMM": "{root}/SAMM/SAMM_CROP/<NNN>/<Filename>/*.jpg with {root}/SAMM/SAMM_CROP/SAMM_Micro_FACS_Codes_v2.xlsx",
     "CDE": "the SMIC, CASME2 and SAMM trees under {root}",
 }
-
-
-def safe_name(subject: str) -> str:
-    """A subject id as a folder name (CDE ids hold a slash: "SMIC/s01" -> "SMIC-s01")."""
-    return subject.replace("/", "-").replace("\\", "-")
 
 
 @dataclass
@@ -101,8 +96,6 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
 
     if options.model not in MODEL_NAMES:
         raise TrainingError(f"unknown model {options.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
-    if options.feature not in FEATURE_CHANNELS:
-        raise TrainingError(f"unknown feature {options.feature!r}; choose one of {', '.join(FEATURE_CHANNELS)}")
     if options.interpolation not in INTERPOLATIONS:
         raise TrainingError(f"unknown interpolation {options.interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
@@ -131,7 +124,7 @@ def check_resume(out_dir: Path, options: TrainOptions) -> None:
     path = out_dir / "options.json"
     if not path.is_file():
         return
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved = read_json(path)
     current = options.identity()
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     if differ:
@@ -246,7 +239,7 @@ def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: Clip
     info["heldout_scores"] = {"acc": result["last"]["acc"], "uf1": result["last"]["uf1"]}
     write_text_atomic(folder / "predictions.json", json.dumps(predictions, indent=1))
     save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
-    logger.fold_done(work.subject, outcome.model, held_set, held_clips, predictions, index.class_names, device, folder)
+    logger.fold_done(work.subject, cache, held_clips, predictions, index.class_names, folder)
     write_text_atomic(folder / "result.json", json.dumps(result, indent=2))  # last: marks the fold finished
     return result
 
@@ -297,20 +290,19 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     if ctx.rank == 0 and len(pending) < len(work):
         print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
 
-    logger = FoldLogger(options, out_dir, quiet)
+    logger = FoldLogger(options, out_dir)
     bar = tqdm(mine, desc=f"LOSO {options.model} {options.dataset}" + (f" rank {ctx.rank}" if ctx.world > 1 else ""),
                unit="fold", position=0, disable=quiet)
     done_truth: list[int] = []
     done_pred: list[int] = []
     for item in bar:
         bar.set_description(f"{'final model' if item.subject is None else 'held out ' + item.subject}")
-        result = run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
+        run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
         if item.subject is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
             bar.set_postfix(pooled_UF1=f"{scores_from_predictions(done_truth, done_pred, len(index.class_names))['uf1']:.3f}")
-        del result
     bar.close()
     logger.close()
     distributed.barrier(ctx)

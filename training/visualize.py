@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from mer_live.frames import write_frame
+from training.cache import ClipCache
 from training.options import TrainOptions
 
 SAMPLES_PER_FOLD = 4
@@ -19,8 +20,9 @@ FRAMES_PER_STRIP = 8
 TILE = 96
 
 
-def _safe(subject: str) -> str:
-    return subject.replace("/", "-").replace("\\", "-")
+def safe_name(name: str) -> str:
+    """A subject or clip id as a file or folder name (CDE ids hold a slash: "SMIC/s01" -> "SMIC-s01")."""
+    return name.replace("/", "-").replace("\\", "-")
 
 
 def clip_strip(frames: np.ndarray, flow: np.ndarray | None, caption: str) -> np.ndarray:
@@ -43,7 +45,7 @@ def clip_strip(frames: np.ndarray, flow: np.ndarray | None, caption: str) -> np.
 class FoldLogger:
     """TensorBoard writers and sample strips for the folds this process runs."""
 
-    def __init__(self, options: TrainOptions, out_dir: Path, quiet: bool = False):
+    def __init__(self, options: TrainOptions, out_dir: Path):
         self.options = options
         self.out_dir = out_dir
         self.tb_root: Path | None = None
@@ -70,7 +72,7 @@ class FoldLogger:
         """Per-epoch curves: each held-out subject's with --subtb, the final model's with -tb."""
         if self.tb_root is None or (subject is not None and not self.options.subtb):
             return None
-        name = "final" if subject is None else f"subjects/{_safe(subject)}"
+        name = "final" if subject is None else f"subjects/{safe_name(subject)}"
 
         def log(epoch: int, record: dict[str, Any]) -> None:
             writer = self._writer(name)
@@ -79,21 +81,21 @@ class FoldLogger:
 
         return log
 
-    def fold_done(self, subject: str, model, held_set, held_clips: Sequence, predictions: dict[str, Any],
-                  class_names: Sequence[str], device, folder: Path) -> None:
-        self._close(f"subjects/{_safe(subject)}")
+    def fold_done(self, subject: str, cache: ClipCache, held_clips: Sequence, predictions: dict[str, Any],
+                  class_names: Sequence[str], folder: Path) -> None:
+        self._close(f"subjects/{safe_name(subject)}")
         if not self.options.visualize:
             return
         writer = self._writer("visualize")
         for i, clip in enumerate(held_clips[:SAMPLES_PER_FOLD]):
-            prepared = held_set.cache.get(clip.frames)
+            prepared = cache.get(clip.frames)
             pred = predictions["pred_last"][i]
             prob = predictions["probs_last"][i][pred]
             caption = f"{clip.clip_id}: true {class_names[clip.label]}, predicted {class_names[pred]} ({prob:.2f})"
             strip = clip_strip(prepared.frames, prepared.flow, caption)
-            write_frame(folder / "visualize" / f"{_safe(clip.clip_id)}.png", strip)
+            write_frame(folder / "visualize" / f"{safe_name(clip.clip_id)}.png", strip)
             if writer is not None:
-                writer.add_image(f"{_safe(subject)}/{_safe(clip.clip_id)}", strip, dataformats="HWC")
+                writer.add_image(f"{safe_name(subject)}/{safe_name(clip.clip_id)}", strip, dataformats="HWC")
         self._close("visualize")
 
     def report_done(self, report: dict[str, Any]) -> None:

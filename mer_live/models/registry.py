@@ -109,10 +109,8 @@ def check_feature_compatible(name: str, feature: str) -> None:
         return
     works_with_model = compatible_features(name)
     parsed = parse_model_name(name)
-    if parsed.fusion:
-        same_family = [n for n in MODEL_NAMES if n.startswith("ch3_") and "fusion" in n and n.endswith(name.split("_fusion_")[1])]
-    else:
-        same_family = [n for n in MODEL_NAMES if n.endswith("_" + parsed.family) and "fusion" not in n]
+    same_family = [n for n in MODEL_NAMES
+                   if (other := parse_model_name(n)).fusion == parsed.fusion and other.family == parsed.family]
     works_with_feature = [n for n in same_family if model_in_channels(n) == given]
     raise ValueError(
         f"model {name} takes {needed} input channels per frame but feature {feature} gives {given}. "
