@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mer_live.runtime import ORT_LOG_ERRORS_ONLY, softmax
 from mer_live.spec import ModelSpec
 
 FP32_LOGITS_TOLERANCE = 1e-4
@@ -104,18 +105,13 @@ def random_features(spec: ModelSpec, batch: int, seed: int = 0) -> np.ndarray:
     return rng.standard_normal((batch, spec.num_frames, FEATURE_CHANNELS[spec.feature], h, w), dtype=np.float32)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def verify_export(onnx_path: str | os.PathLike, model: nn.Module, spec: ModelSpec, *, fp16: bool = False,
                   dynamic_batch: bool = True, tolerance: float | None = None) -> VerificationReport:
     """Run the file with ONNX Runtime's CPU provider and the float32 model on the same clips."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = ORT_LOG_ERRORS_ONLY
     session = ort.InferenceSession(os.fspath(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     input_dtype = np.float16 if fp16 else np.float32
@@ -132,7 +128,7 @@ def verify_export(onnx_path: str | os.PathLike, model: nn.Module, spec: ModelSpe
             ref_logits = model(torch.from_numpy(x)).float().numpy()
         ort_logits, ort_probs = session.run(["logits", "probs"], {input_name: x.astype(input_dtype)})
         ort_logits = ort_logits.astype(np.float32)
-        ref_probs = _softmax(ref_logits)
+        ref_probs = softmax(ref_logits)
         report.checks.append(InputCheck(
             name=name,
             batch=len(x),

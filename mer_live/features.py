@@ -12,7 +12,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from mer_live.flow import clip_flow
+from mer_live.flow import clip_flow, to_gray
 from mer_live.interpolation import interpolate
 
 FEATURE_CHANNELS = {"RGB": 3, "GRAY": 1, "GRAY_OF": 4, "ONLY_OF": 3, "RGB_OF": 6}
@@ -94,11 +94,6 @@ def prepare_clip(frames: np.ndarray, num_frames: int, image_size: int | Sequence
     return PreparedClip(frames=clip, flow=flow)
 
 
-def gray(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W, 3) RGB uint8 -> (T, H, W) uint8 with OpenCV's weights."""
-    return np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames])
-
-
 def compose_features(frames: np.ndarray, flow: np.ndarray | None, mode: str, num_frames: int) -> np.ndarray:
     """Stack the mode's channels: flow (magnitude, dx, dy) first, then appearance / 255. -> (T, C, H, W) float32."""
     check_mode(mode)
@@ -118,7 +113,7 @@ def compose_features(frames: np.ndarray, flow: np.ndarray | None, mode: str, num
     if mode in ("RGB", "RGB_OF"):
         parts.append(appearance.astype(np.float32) / 255.0)
     elif mode in ("GRAY", "GRAY_OF"):
-        parts.append(gray(appearance)[..., None].astype(np.float32) / 255.0)
+        parts.append(to_gray(appearance)[..., None].astype(np.float32) / 255.0)
     out = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 

@@ -17,7 +17,8 @@ def farneback(prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
 
 
 def to_gray(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W, 3) RGB uint8 -> (T, H, W) gray uint8; gray input passes through."""
+    """(T, H, W, 3) RGB uint8 -> (T, H, W) gray uint8 (OpenCV's weights), C-contiguous; gray input passes through."""
+    frames = np.ascontiguousarray(frames)
     if frames.ndim == 3:
         return frames
     if frames.ndim != 4 or frames.shape[-1] != 3:
@@ -27,7 +28,7 @@ def to_gray(frames: np.ndarray) -> np.ndarray:
 
 def clip_flow(frames: np.ndarray) -> np.ndarray:
     """Flow of each consecutive pair: (T+1, H, W[, 3]) uint8 -> (T, H, W, 3) float32."""
-    gray = to_gray(np.ascontiguousarray(frames))
+    gray = to_gray(frames)
     if len(gray) < 2:
         raise ValueError(f"flow needs at least 2 frames, got {len(gray)}")
     return np.stack([farneback(gray[i], gray[i + 1]) for i in range(len(gray) - 1)])

@@ -37,6 +37,16 @@ def sorted_frames(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted((Path(p) for p in paths), key=lambda p: (frame_number(p), p.name))
 
 
+def is_frame_file(path: Path, ext: str) -> bool:
+    """A file named *.ext (extension case-insensitive, "jpg" or ".jpg") that is not hidden."""
+    return path.is_file() and path.suffix.lower() == "." + ext.lower().lstrip(".") and not path.name.startswith(".")
+
+
+def frame_files(folder: str | os.PathLike, ext: str) -> list[Path]:
+    """A clip folder's *.ext frames (`is_frame_file`) in temporal order."""
+    return sorted_frames(p for p in Path(folder).iterdir() if is_frame_file(p, ext))
+
+
 def read_frame(path: str | os.PathLike) -> np.ndarray:
     """One frame as (H, W, 3) RGB uint8; `FrameReadError` naming the file when unreadable or corrupt."""
     path = Path(path)

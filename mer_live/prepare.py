@@ -21,7 +21,7 @@ import numpy as np
 
 from mer_live.atomic import atomic_path, write_text_atomic
 from mer_live.face import DEFAULT_MARGIN, FaceDetector, crop, square_box
-from mer_live.frames import FrameReadError, read_frames, sorted_frames, write_frame
+from mer_live.frames import FrameReadError, frame_files, is_frame_file, read_frames, write_frame
 
 MARKER = ".mer-prepare.json"
 
@@ -46,16 +46,7 @@ def output_dirs(root: Path) -> tuple[Path, Path]:
 
 def find_clips(root: Path, ext: str) -> list[Path]:
     """Folders under `root` (itself included) that hold *.ext frames, sorted."""
-    suffix = "." + ext.lower().lstrip(".")
-    folders = {p.parent for p in root.rglob("*") if p.is_file() and p.suffix.lower() == suffix
-               and not p.name.startswith(".")}
-    return sorted(folders)
-
-
-def _frame_files(folder: Path, ext: str) -> list[Path]:
-    suffix = "." + ext.lower().lstrip(".")
-    return sorted_frames(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == suffix
-                         and not p.name.startswith("."))
+    return sorted({p.parent for p in root.rglob("*") if is_frame_file(p, ext)})
 
 
 def _existing_extensions(root: Path) -> str:
@@ -65,6 +56,13 @@ def _existing_extensions(root: Path) -> str:
             counts[p.suffix.lower()] = counts.get(p.suffix.lower(), 0) + 1
     top = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
     return ", ".join(f"{ext} ({n})" for ext, n in top) or "none"
+
+
+def _raw_dir(root: Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise PrepareError(f"--dir {root} is not a folder; give the raw dataset folder, e.g. --dir /data/SMIC")
+    return root
 
 
 def is_finished(out_dir: Path) -> bool:
@@ -83,7 +81,7 @@ def prepare_clip(detector: FaceDetector, clip_dir: Path, crop_dir: Path, landmar
 
     Raises FrameReadError for unreadable frames and PrepareError when no frame has a face.
     """
-    paths = _frame_files(clip_dir, ext)
+    paths = frame_files(clip_dir, ext)
     frames = read_frames(paths)
     faces = detector.detect_many(frames)
     face_index = next((i for i, face in enumerate(faces) if face is not None), None)
@@ -122,10 +120,7 @@ def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFA
     """Crop every clip under `root`; finished clips (with their marker) are skipped, failures collected."""
     from tqdm import tqdm
 
-    root = Path(root)
-    if not root.is_dir():
-        raise PrepareError(f"--dir {root} is not a folder; give the raw dataset folder, e.g. --dir /data/SMIC")
-    root = root.resolve()
+    root = _raw_dir(root).resolve()
     clips = find_clips(root, ext)
     if not clips:
         raise PrepareError(f"no *.{ext.lstrip('.')} frames under {root}; check --ext "
@@ -178,8 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.dir)
     try:
-        if not root.is_dir():
-            raise PrepareError(f"--dir {root} is not a folder; give the raw dataset folder, e.g. --dir /data/SMIC")
+        _raw_dir(root)  # before the device: a wrong --dir is the error to show
         device = choose_device(args.gpu)
         report = prepare_tree(root, args.ext, device=device, margin=args.margin)
     except PrepareError as exc:

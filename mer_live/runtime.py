@@ -169,6 +169,10 @@ class OnnxClassifier:
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
+        batch_axis, *clip_axes = model_input.shape
+        self._clip_shape = tuple(int(v) for v in clip_axes)
+        # read once here, not per predict(): a batch fixed in the file, else the one fixed at load (or None)
+        self._fixed_batch = batch_axis if isinstance(batch_axis, int) else batch_size
         output_names = [o.name for o in self.session.get_outputs()]
         self._output = "probs" if "probs" in output_names else output_names[0]
         self._output_is_probs = self._output == "probs"
@@ -186,8 +190,7 @@ class OnnxClassifier:
     @property
     def input_shape(self) -> tuple[int, int, int, int]:
         """(T, C, H, W) of one clip, from the model's input."""
-        _, t, c, h, w = self.session.get_inputs()[0].shape
-        return int(t), int(c), int(h), int(w)
+        return self._clip_shape
 
     def warmup(self, repeats: int = 1) -> None:
         """First runs allocate memory and (GPU) pick kernels; do it before the first real clip."""
@@ -204,9 +207,7 @@ class OnnxClassifier:
         if x.ndim != 5 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"expected clips of shape (B, {', '.join(map(str, expected))}) = (B, T, C, H, W) "
                              f"for {self.spec.model} ({self.spec.feature}), got {tuple(x.shape)}")
-        batch_dim = self.session.get_inputs()[0].shape[0]
-        if not isinstance(batch_dim, int):
-            batch_dim = self.batch_size
+        batch_dim = self._fixed_batch
         if batch_dim is not None and x.shape[0] != batch_dim:
             raise ValueError(f"{self.path.name} runs here with a fixed batch of {batch_dim}, got {x.shape[0]} clips; "
                              "give one batch at a time, or load it without batch_size and export it without "

@@ -28,6 +28,7 @@ import numpy as np
 
 from mer_live.datasets import catalog
 from mer_live.face import DEFAULT_MARGIN, square_box
+from mer_live.frames import write_frame
 
 SUPERSAMPLE = 2  # render at 2x and downsample, so sub-pixel motion is not lost to interpolation blur
 
@@ -321,10 +322,8 @@ def make_dataset(root: str | os.PathLike, name: str, subjects: int = 4, clips_pe
             clip_dir, clip_id, numbers_on_disk, names = _clip_names(name, folder, subject_number, emotion, k, rng,
                                                                     length)
             paths = tuple(clip_dir / n for n in names)
-            clip_dir.mkdir(parents=True, exist_ok=True)
             for path, frame in zip(paths, frames):
-                ok, data = cv2.imencode(path.suffix, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                path.write_bytes(data.tobytes())
+                write_frame(path, frame)
             clips.append(SyntheticClip(subject=subject, clip_id=clip_id, label_name=emotion, frames=paths,
                                        face_box=look.face_box(), onset=numbers_on_disk[0],
                                        apex=numbers_on_disk[apex_index], offset=numbers_on_disk[-1],

@@ -27,33 +27,21 @@ RAW_KW = dict(subjects=2, clips_per_class=1, seed=0, raw=True, raw_size=(96, 128
 
 
 @pytest.fixture(scope="session")
-def _synth(tmp_path_factory):
+def synth_manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    manifest = {name: synthetic.make_dataset(root, name, **SYNTH_KW) for name in ("SMIC", "CASME2", "SAMM")}
-    return root, manifest
+    return {name: synthetic.make_dataset(root, name, **SYNTH_KW) for name in ("SMIC", "CASME2", "SAMM")}
 
 
 @pytest.fixture(scope="session")
-def synth_root(_synth):
-    return _synth[0]
+def synth_root(synth_manifest):
+    return synth_manifest["SMIC"].root  # all three share it
 
 
 @pytest.fixture(scope="session")
-def synth_manifest(_synth):
-    return _synth[1]
+def raw_smic_manifest(tmp_path_factory):
+    return synthetic.make_dataset(tmp_path_factory.mktemp("raw_smic"), "SMIC", **RAW_KW)
 
 
 @pytest.fixture(scope="session")
-def _raw_smic(tmp_path_factory):
-    root = tmp_path_factory.mktemp("raw_smic")
-    return root, synthetic.make_dataset(root, "SMIC", **RAW_KW)
-
-
-@pytest.fixture(scope="session")
-def raw_smic_root(_raw_smic):
-    return _raw_smic[0]
-
-
-@pytest.fixture(scope="session")
-def raw_smic_manifest(_raw_smic):
-    return _raw_smic[1]
+def raw_smic_root(raw_smic_manifest):
+    return raw_smic_manifest.root

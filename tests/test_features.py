@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -30,7 +31,9 @@ def test_channel_order_flow_first_then_appearance(clip):
     assert np.allclose(x[:, :3], p.flow.transpose(0, 3, 1, 2))
     assert np.allclose(x[:, 3:], p.frames[:-1].transpose(0, 3, 1, 2) / 255.0)
     g = compose_features(p.frames, p.flow, "GRAY_OF", 4)
-    assert g[:, 3].min() >= 0 and g[:, 3].max() <= 1
+    assert np.allclose(g[:, :3], p.flow.transpose(0, 3, 1, 2))
+    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in p.frames[:-1]])  # OpenCV's weights
+    assert np.array_equal(g[:, 3], gray.astype(np.float32) / 255.0)
 
 
 def test_gray_input_is_accepted_and_bad_channels_rejected(clip):

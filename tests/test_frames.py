@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mer_live.frames import FrameReadError, frame_number, read_frame, read_frames, sorted_frames, write_frame
+from mer_live.frames import (FrameReadError, frame_files, frame_number, read_frame, read_frames, sorted_frames,
+                             write_frame)
 
 
 @pytest.mark.parametrize("name, number", [("img46.jpg", 46), ("img100.jpg", 100), ("image046694.bmp", 46694),
@@ -56,3 +57,11 @@ def test_read_frames_stacks_in_given_order_and_refuses_mixed_sizes(tmp_path):
     write_frame(tmp_path / "img3.png", np.zeros((7, 5, 3), np.uint8))
     with pytest.raises(FrameReadError, match="img3.png"):
         read_frames(sorted_frames(tmp_path.glob("*.png")))
+
+
+def test_frame_files_lists_visible_frames_of_the_extension_in_temporal_order(tmp_path):
+    for name in ("img10.JPG", "img9.jpg", "._img8.jpg", ".img7.jpg", "img6.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "img5.jpg").mkdir()  # a folder is not a frame
+    assert [p.name for p in frame_files(tmp_path, "jpg")] == ["img9.jpg", "img10.JPG"]
+    assert [p.name for p in frame_files(tmp_path, ".JPG")] == ["img9.jpg", "img10.JPG"]

@@ -164,7 +164,7 @@ def test_batch_fixed_at_load_gives_the_same_probabilities_and_refuses_other_batc
     x = np.random.default_rng(1).standard_normal((1, 4, 1, 32, 32)).astype(np.float32)
     dynamic = OnnxClassifier(path, provider="cpu")
     fixed = OnnxClassifier(path, provider="cpu", batch_size=1)
-    assert fixed.session.get_inputs()[0].shape[0] in (1, "batch")
+    assert fixed.session.get_inputs()[0].shape[0] == 1 and dynamic.session.get_inputs()[0].shape[0] == "batch"
     np.testing.assert_allclose(fixed.predict(x), dynamic.predict(x), atol=1e-6)
     with pytest.raises(ValueError, match="fixed batch of 1"):
         fixed.predict(np.concatenate([x, x]))

@@ -18,10 +18,7 @@ __all__ = ["CLASS_NAMES", "DATASETS", "FPS", "LOSO_SUBJECTS", "ClipRecord", "Dat
 
 def load_dataset(data_path: str | os.PathLike, name: str) -> DatasetIndex:
     """Index one dataset under DATA_PATH; DatasetError names the path and the fix when the layout is wrong."""
-    from mer_live.datasets.casme2 import scan_casme2
-    from mer_live.datasets.cde import load_cde
-    from mer_live.datasets.samm import scan_samm
-    from mer_live.datasets.smic import scan_smic
+    from mer_live.datasets.cde import SCANNERS, load_cde
 
     if name not in DATASETS:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
@@ -31,6 +28,6 @@ def load_dataset(data_path: str | os.PathLike, name: str) -> DatasetIndex:
                            f"folders (e.g. /data, not /data/{name})")
     if name == "CDE":
         return load_cde(data_path)
-    found = {"SMIC": scan_smic, "CASME2": scan_casme2, "SAMM": scan_samm}[name](data_path)
+    found = SCANNERS[name](data_path)
     mapping = {(name, c): c for c in CLASS_NAMES[name]}
     return index_clips(name, found, CLASS_NAMES[name], mapping, FPS)

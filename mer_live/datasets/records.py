@@ -98,7 +98,8 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
 
     A kept clip whose folder is missing or holds no frames is an error, never skipped.
     """
-    from mer_live.datasets.files import PREPARE_HINT, clip_frames
+    from mer_live.datasets.files import PREPARE_HINT
+    from mer_live.frames import frame_files
 
     clips: list[ClipRecord] = []
     dropped: dict[str, int] = {}
@@ -112,7 +113,7 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
             raise DatasetError(f"clip {item.clip_id} (subject {item.subject}) is listed in {item.source} but its "
                                f"frame folder {item.folder} does not exist; restore the clip's frames or "
                                f"{PREPARE_HINT}")
-        frames = clip_frames(item.folder, item.ext)
+        frames = tuple(frame_files(item.folder, item.ext))
         if not frames:
             raise DatasetError(f"clip {item.clip_id} (subject {item.subject}) is listed in {item.source} but its "
                                f"folder {item.folder} holds no .{item.ext} frames; restore them or {PREPARE_HINT}")
