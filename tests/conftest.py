@@ -15,6 +15,7 @@ Fixtures (treat them as read-only; copy a tree before changing or preparing it):
   3 classes x 1 clip, 4..5 frames of 96x128 with background) for `mer-prepare --dir <root>/SMIC --ext bmp`
   (which writes <root>/SMIC_CROP: copy the tree to a tmp dir first).
 - `raw_smic_manifest` -> its SyntheticDataset (face_box = the face's known position in the raw frames).
+- `one_thread` (module scope): torch on one thread for the module, restored afterwards.
 """
 from __future__ import annotations
 
@@ -45,3 +46,15 @@ def raw_smic_manifest(tmp_path_factory):
 @pytest.fixture(scope="session")
 def raw_smic_root(raw_smic_manifest):
     return raw_smic_manifest.root
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a test module, restored after: MTCNN runs faster on a shared 2-core machine,
+    and training runs compare bit for bit with torchrun workers (which get 1)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -12,13 +12,8 @@ from mer_live.face import FaceDetector
 from mer_live.frames import read_frame, write_frame
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """MTCNN on a shared 2-core machine runs ~3x faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# MTCNN on a shared 2-core machine runs ~3x faster on one thread.
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

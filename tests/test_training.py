@@ -29,15 +29,6 @@ def mer_train(*args: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    """Same thread count in every run (torchrun workers get 1), so results compare bit for bit."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("clip_cache")
 
