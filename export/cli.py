@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from mer_live.checkpoint import CheckpointError
+from mer_live.choices import ArgumentParser
 
 from export.onnx_export import DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, export_checkpoint
 
@@ -20,7 +21,7 @@ def run_checkpoints(run_dir: Path) -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="mer-export",
         description="Export a mer-live checkpoint to a self-describing ONNX file, verified against PyTorch "
                     "with ONNX Runtime before it is written.",

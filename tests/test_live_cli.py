@@ -32,17 +32,19 @@ def test_defaults_are_the_engine_dataclass_defaults(captured_run):
     assert captured_run["options"].provider == "auto" and captured_run["options"].demo
 
 
-def test_engine_config_refuses_bad_values_as_a_usage_error(captured_run, capsys):
+def usage_error(capsys, *argv: str) -> str:
+    """The one-line error of a command line refused before any work (exit status 2)."""
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["--headless", "--demo", "--stride", "0"])
+        cli.main(["--headless", "--demo", *argv])
     assert exit_info.value.code == 2
-    assert "stride must be > 0" in capsys.readouterr().err
+    return capsys.readouterr().err
+
+
+def test_engine_config_refuses_bad_values_as_a_usage_error(captured_run, capsys):
+    assert "stride must be > 0" in usage_error(capsys, "--stride", "0")
     assert not captured_run
 
 
 def test_unknown_choice_suggests_the_nearest_never_corrects(captured_run, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["--headless", "--demo", "--provider", "cdua"])
-    assert exit_info.value.code == 2
-    assert "did you mean cuda?" in capsys.readouterr().err
+    assert "did you mean cuda?" in usage_error(capsys, "--provider", "cdua")
     assert not captured_run

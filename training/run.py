@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from mer_live.atomic import write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
+from mer_live.choices import unknown_choice
 from mer_live.datasets import DatasetError, DatasetIndex, load_dataset
 from mer_live.datasets.records import ClipRecord
 from mer_live.features import FEATURE_CHANNELS
@@ -95,9 +96,9 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
     from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
 
     if options.model not in MODEL_NAMES:
-        raise TrainingError(f"unknown model {options.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
+        raise TrainingError(unknown_choice("model", options.model, MODEL_NAMES))
     if options.interpolation not in INTERPOLATIONS:
-        raise TrainingError(f"unknown interpolation {options.interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
+        raise TrainingError(unknown_choice("interpolation", options.interpolation, INTERPOLATIONS))
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
