@@ -74,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_headless(headless_options(args), config)
     if args.out or args.events:
         parser.error("--out/--events are for --headless runs; the window records with its own Record option")
+    from gui.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(f"mer-live: error: {problem}", file=sys.stderr)
+        return 2
     try:
         from gui.app import run_app
     except ImportError as exc:
