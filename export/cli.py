@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from mer_live.checkpoint import CheckpointError
 from mer_live.choices import ArgumentParser
+from mer_live.progress import progress, write
 
 from export.onnx_export import DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, export_checkpoint
 
@@ -80,18 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         checkpoints = [target]
 
-    from tqdm import tqdm
-
     results: list[ExportResult] = []
     failures: list[tuple[Path, str]] = []
-    progress = tqdm(checkpoints, desc="export", unit="model", disable=len(checkpoints) < 2, file=sys.stderr)
-    for checkpoint in progress:
+    bar = progress(checkpoints, desc="export", unit="model", disable=len(checkpoints) < 2, log_every_s=0)
+    say = functools.partial(write, file=sys.stdout)      # above the bar on a terminal, whole lines in a log
+    for checkpoint in bar:
         try:
-            results.append(export_checkpoint(checkpoint, args.output, report=tqdm.write, **options))
-            print(f"wrote {results[-1].output}")
+            results.append(export_checkpoint(checkpoint, args.output, report=say, **options))
+            say(f"wrote {results[-1].output}")
         except (ExportError, CheckpointError, FileNotFoundError) as exc:
             failures.append((checkpoint, str(exc)))
-            print(f"mer-export: error: {exc}", file=sys.stderr)
+            write(f"mer-export: error: {exc}")
     if len(checkpoints) > 1:
         print()
         print(format_table(results, failures))

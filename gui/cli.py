@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
                              "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "
                              "so no detector runs and the whole frame (its centre square) is the face")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 30)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of a folder of frames (default: the rate of the model's training data, "
+                             "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")
     return parser
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from mer_live.atomic import write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
@@ -28,6 +27,7 @@ from mer_live.datasets.records import ClipRecord
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
+from mer_live.progress import progress, write
 from mer_live.spec import ModelSpec
 from training import distributed
 from training.cache import ClipCache, default_cache_dir
@@ -158,7 +158,8 @@ def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int,
     shared = cache.cache_dir is not None and world > 1
     mine = clips[rank::world] if shared else clips
     todo = [c for c in mine if not cache.is_stored(c.frames)]
-    for clip in tqdm(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip", disable=quiet or not todo):
+    for clip in progress(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip",
+                         disable=quiet or not todo):
         cache.get(clip.frames) if shared else cache.features(clip.frames)
 
 
@@ -292,18 +293,26 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
 
     logger = FoldLogger(options, out_dir)
-    bar = tqdm(mine, desc=f"LOSO {options.model} {options.dataset}" + (f" rank {ctx.rank}" if ctx.world > 1 else ""),
-               unit="fold", position=0, disable=quiet)
+    folds_here = [w for w in mine if w.subject is not None]   # the final model is no fold: it is named apart
+    bar = progress(total=len(folds_here), desc=f"LOSO {options.model} {options.dataset}"
+                   + (f" rank {ctx.rank}" if ctx.world > 1 else ""), unit="fold", position=0,
+                   disable=quiet or not folds_here, log_every_s=0)
     done_truth: list[int] = []
     done_pred: list[int] = []
-    for item in bar:
-        bar.set_description(f"{'final model' if item.subject is None else 'held out ' + item.subject}")
+    for item in mine:
+        if item.subject is None:
+            if not quiet:
+                write("final model: training on every subject")
+        else:
+            bar.set_description(f"held out {item.subject}")
         run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
         if item.subject is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
-            bar.set_postfix(pooled_UF1=f"{scores_from_predictions(done_truth, done_pred, len(index.class_names))['uf1']:.3f}")
+            uf1 = scores_from_predictions(done_truth, done_pred, len(index.class_names))["uf1"]
+            bar.set_postfix(pooled_UF1=f"{uf1:.3f}", refresh=False)
+            bar.update(1)
     bar.close()
     logger.close()
     distributed.barrier(ctx)
