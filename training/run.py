@@ -304,7 +304,7 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
             if not quiet:
                 write("final model: training on every subject")
         else:
-            bar.set_description(f"held out {item.subject}")
+            bar.set_description(f"held out {item.subject}", refresh=False)
         run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
         if item.subject is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
@@ -313,6 +313,8 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
             uf1 = scores_from_predictions(done_truth, done_pred, len(index.class_names))["uf1"]
             bar.set_postfix(pooled_UF1=f"{uf1:.3f}", refresh=False)
             bar.update(1)
+            if bar.n == len(folds_here):
+                bar.close()                                   # before the final model, which is no fold
     bar.close()
     logger.close()
     distributed.barrier(ctx)
