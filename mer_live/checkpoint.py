@@ -1,7 +1,8 @@
 """Checkpoints: model weights plus the ModelSpec and training facts, saved atomically, loaded safely.
 
 A checkpoint from elsewhere is untrusted input, so it is read with `weights_only=True`: only tensors
-and plain containers, never pickled code.
+and plain containers, never pickled code. Each file records the mer-live version that wrote it, so a
+checkpoint from a newer mer-live (newer format or model spec) is refused with that version named.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 
 from mer_live.atomic import atomic_path
-from mer_live.spec import ModelSpec
+from mer_live.spec import ModelSpec, SpecVersionError, mer_live_version, written_by
 
 FORMAT = "mer-live-checkpoint"
 FORMAT_VERSION = 1
@@ -35,6 +36,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "mer_live_version": mer_live_version(),
         "spec": ckpt.spec.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in ckpt.state_dict.items()},
         "info": ckpt.info,
@@ -44,6 +46,12 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint that this or an older mer-live wrote.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, holds pickled code, is not a mer-live checkpoint,
+            has a bad model spec, or was written by a newer mer-live (the message names its version).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path} (mer-train writes them as <out>/folds/*/model.pt)")
@@ -56,8 +64,21 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
+    info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
+    version = payload.get("mer_live_version") or info.get("mer_live_version")  # older files: only in info
+    version = str(version) if version else None
+    format_version = payload.get("format_version", 1)
+    if not isinstance(format_version, int) or isinstance(format_version, bool):
+        raise CheckpointError(f"{path}: bad checkpoint header (format_version {format_version!r}); "
+                              "the file is corrupt: train or copy it again")
+    if format_version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} was written by {written_by(version)} in checkpoint format {format_version}; "
+                              f"this mer-live {mer_live_version()} reads formats up to {FORMAT_VERSION}: "
+                              "upgrade mer-live to the version that wrote it (or newer) to use this file")
     try:
-        spec = ModelSpec.from_dict(payload["spec"])
+        spec = ModelSpec.from_dict(payload["spec"], version=version, source=str(path))
+    except SpecVersionError as exc:
+        raise CheckpointError(str(exc)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad model spec in checkpoint: {exc}") from exc
-    return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=payload.get("info", {}))
+    return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=info)

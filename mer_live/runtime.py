@@ -125,7 +125,16 @@ class OnnxClassifier:
     def __init__(self, path: str | os.PathLike, provider: str | None = None, *, warmup: bool = True,
                  intra_op_threads: int = 0, batch_size: int | None = None):
         """`batch_size` fixes a dynamic batch axis when the session is built (the live engine sends one
-        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin."""
+        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin.
+
+        Raises:
+            FileNotFoundError: no file at `path`.
+            ValueError: `provider` is not auto, tensorrt, cuda or cpu.
+            RuntimeError: the named provider cannot run here (the reason is given), ONNX Runtime cannot
+                load the file, or it fell back from a provider that was named.
+            MetadataError: the file lacks mer-live's metadata, holds a broken spec, or was written by a
+                newer mer-live (the message names its version and says to upgrade).
+        """
         import onnxruntime as ort
 
         self.path = Path(path)
