@@ -6,6 +6,8 @@ and plain containers, never pickled code.
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,8 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
         "info": ckpt.info,
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as handle:  # into a handle: a full disk is an OSError (ENOSPC), not torch's
+            torch.save(payload, handle)  # "unexpected pos" RuntimeError
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -49,11 +52,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"checkpoint not found: {path} (mer-train writes them as <out>/folds/*/model.pt)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, or holding non-tensor objects
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            " (the file is corrupt, truncated, or not a mer-live checkpoint)"
-        ) from exc
+    except Exception as exc:  # corrupt, truncated, or holding objects the weights-only loader refuses
+        raise CheckpointError(f"cannot read checkpoint {path}: {describe_load_error(exc)}; use a checkpoint "
+                              "written by mer-train") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
     try:
@@ -61,3 +62,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad model spec in checkpoint: {exc}") from exc
     return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=payload.get("info", {}))
+
+
+def describe_load_error(exc: Exception) -> str:
+    """Why `torch.load(weights_only=True)` failed, in one clause, without PyTorch's advice to retry with
+    `weights_only=False`: that would run code from an untrusted file, and mer-live never invites it."""
+    text = str(exc)
+    found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*?)(?: was not an allowed global|\. |\.?\n|\.?$)", text)
+    detail = found.group(1).strip() if found else (text.splitlines()[0] if text else "")
+    if isinstance(exc, pickle.UnpicklingError) and not found:
+        detail = "unreadable pickle data"      # never the first line of torch's advice
+    if detail.startswith("Unsupported global"):
+        return (f"it holds Python objects other than tensors ({detail}), and mer-live never runs code stored "
+                "in a weights file")
+    return f"{type(exc).__name__}: {detail} (the file is corrupt, truncated, or not a PyTorch weights file)"

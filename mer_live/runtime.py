@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live.onnx_metadata import MetadataError, read_metadata, spec_from_props  # noqa: F401 (re-export)
+from mer_live.onnx_metadata import (MetadataError, ModelFileError, load_model_proto, read_metadata,  # noqa: F401
+                                    spec_from_props)
 from mer_live.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,10 @@ class OnnxClassifier:
         import onnxruntime as ort
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"ONNX model not found: {self.path} (create one with `mer-export CHECKPOINT`)")
+        proto = load_model_proto(self.path)      # not ONNX, or no mer-live metadata: clear, before any session
+        spec = spec_from_props({p.key: p.value for p in proto.metadata_props}, source=str(self.path))
+        batch_dim = proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param or None  # None: fixed batch
+        del proto
         ort.set_default_logger_severity(ORT_LOG_ERRORS_ONLY)
         providers, notice = choose_providers(provider, ort.get_available_providers(), cuda_device_count(),
                                              tensorrt_loadable())
@@ -146,10 +149,8 @@ class OnnxClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = int(intra_op_threads)
-        if batch_size is not None:
-            batch_dim = _batch_dim_param(self.path)
-            if batch_dim:
-                options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
+        if batch_size is not None and batch_dim:
+            options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
         self.batch_size = batch_size
         provider_options = [self._provider_options(p) for p in providers]
         try:
@@ -164,8 +165,7 @@ class OnnxClassifier:
                                    f"(it fell back to {running[0]}); check the CUDA/cuDNN/TensorRT installation")
             _notice_once(f"ONNX Runtime could not start {providers[0]}; running on {running[0]}")
         self.provider: str = running[0]
-        props = self.session.get_modelmeta().custom_metadata_map
-        self.spec: ModelSpec = spec_from_props(props, source=str(self.path))
+        self.spec: ModelSpec = spec
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
@@ -217,15 +217,6 @@ class OnnxClassifier:
         if self._output_is_probs:
             return out
         return softmax(out)
-
-
-def _batch_dim_param(path: Path) -> str | None:
-    """Name of the input's symbolic batch axis (None when the batch is fixed), read without the weights."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    dim = model.graph.input[0].type.tensor_type.shape.dim[0]
-    return dim.dim_param or None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_UNREADABLE_INPUT, EXIT_USAGE,
+                                 command_errors)
+from mer_live.datasets.records import MIN_CLIP_FRAMES
 from training.options import TrainingError, TrainOptions
 
 DATASETS = ("SMIC", "CASME2", "SAMM", "CDE")
@@ -67,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where prepared clips (frames + flow) are cached (default ~/.cache/mer-live/clips); "
                            "'' for memory only")
     more.add_argument("--no-progress", dest="no_progress", action="store_true", help="no progress bars")
+    data = p.add_argument_group("input data that is refused unless you say otherwise")
+    data.add_argument("--drop-unknown-labels", dest="drop_unknown_labels", action="store_true",
+                      help="leave out clips whose label the class map does not know (a typo such as 'hapiness', "
+                           "a blank cell); without it they stop the run, listed with their rows. Labels the "
+                           "dataset documents but the classes leave out (CASME II fear, sadness) are always "
+                           "left out and counted")
+    data.add_argument("--drop-short-clips", dest="drop_short_clips", action="store_true",
+                      help=f"leave out clips of fewer than {MIN_CLIP_FRAMES} frames (no motion to learn from); "
+                           "without it they stop the run, listed")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return p
 
 
@@ -98,17 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = options_from_args(args, parser)
+    from mer_live.checkpoint import CheckpointError
+    from mer_live.frames import FrameReadError
+    from mer_live.models import PretrainedError
     from training.run import run
 
-    try:
+    errors = {TrainingError: EXIT_USAGE, FrameReadError: EXIT_UNREADABLE_INPUT, PretrainedError: EXIT_BAD_MODEL,
+              CheckpointError: EXIT_BAD_MODEL}
+    resume = "finished folds are kept: run the same command again to resume"
+    with command_errors("mer-train", errors, debug=options.debug, interrupted=resume, kept=resume) as outcome:
         run(options)
-    except TrainingError as exc:
-        print(f"mer-train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mer-train: interrupted; run the same command again to resume (finished folds are kept)", file=sys.stderr)
-        return 130
-    return 0
+    return outcome.status
 
 
 if __name__ == "__main__":
