@@ -27,6 +27,7 @@ TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 PROVIDER_NAMES = {"tensorrt": TENSORRT, "cuda": CUDA, "cpu": CPU}
+PROVIDER_CHOICES = ("auto", *PROVIDER_NAMES)   # what `provider=` accepts (auto: the best that works here)
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
 ORT_LOG_ERRORS_ONLY = 3  # ORT severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
@@ -88,8 +89,8 @@ def choose_providers(
     for another silently.
     """
     request = (request or "auto").lower()
-    if request != "auto" and request not in PROVIDER_NAMES:
-        raise ValueError(f"unknown provider {request!r}; choose one of auto, {', '.join(PROVIDER_NAMES)}")
+    if request not in PROVIDER_CHOICES:
+        raise ValueError(f"unknown provider {request!r}; choose one of {', '.join(PROVIDER_CHOICES)}")
     usable = {
         TENSORRT: TENSORRT in available and gpu_count > 0 and tensorrt_ok,
         CUDA: CUDA in available and gpu_count > 0,

@@ -5,14 +5,15 @@ dropped), so the CSV is the same on a fast and a slow machine.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from mer_live.atomic import atomic_path
+from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
@@ -84,41 +85,45 @@ def format_events(events: list[MicroExpressionEvent]) -> str:
     return "\n".join(lines)
 
 
-def engine_config_from_args(args: argparse.Namespace):
-    from mer_live.streaming.engine import EngineConfig
-    from mer_live.streaming.spotting import SpotterConfig
+@dataclass(frozen=True)
+class HeadlessOptions:
+    """What a headless run reads and writes; how the engine works is its `EngineConfig`."""
 
-    spotter = SpotterConfig(threshold=args.threshold) if getattr(args, "threshold", None) else SpotterConfig()
-    return EngineConfig(stride_s=args.stride, clip_seconds=getattr(args, "clip_seconds", None),
-                        detect_every=args.detect_every, face=args.face, spotter=spotter)
+    source: str | None = None       # camera index, video file, folder of frames or "synthetic"
+    model: str | None = None        # exported .onnx file; None with demo: the shipped demo model
+    demo: bool = False              # the demo: its stream (unless source is given) and its model
+    out: str | None = None          # CSV, one row per window
+    events: str | None = None       # CSV of the spotted events
+    provider: str = "auto"          # ONNX Runtime provider (mer_live.runtime.PROVIDER_CHOICES)
+    fps: float | None = None        # frame rate of a folder of frames
+    quiet: bool = False             # no progress bar or info lines
 
 
-def run_headless(args: argparse.Namespace) -> int:
+def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -> int:
     """Run the engine over a source; write the CSV(s); print the events. Returns the exit status."""
     from mer_live.streaming import demo
-    from mer_live.streaming.engine import Engine
     from mer_live.streaming.sources import SourceError, open_source
 
-    quiet = bool(getattr(args, "quiet", False))
-    if args.demo:
+    config = config or EngineConfig()
+    quiet = options.quiet
+    if options.demo:
         print(demo.DEMO_NOTE, file=sys.stderr)
     try:
-        model_path = args.model or (demo.demo_model_path() if args.demo else None)
+        model_path = options.model or (demo.demo_model_path() if options.demo else None)
         if model_path is None:
             print("error: --model is required (an .onnx file written by mer-export); or try --demo", file=sys.stderr)
             return 2
         from mer_live.runtime import OnnxClassifier
 
-        classifier = OnnxClassifier(model_path, provider=args.provider, batch_size=1)
-        if args.demo and args.source in (None, "synthetic", "demo"):
+        classifier = OnnxClassifier(model_path, provider=options.provider, batch_size=1)
+        if options.demo and options.source in (None, "synthetic", "demo"):
             source = demo.demo_source(realtime=False)
-        elif args.source is None:
+        elif options.source is None:
             print("error: --source is required: a camera index, a video file, a folder of frames or 'synthetic'",
                   file=sys.stderr)
             return 2
         else:
-            source = open_source(args.source, realtime=False, fps=getattr(args, "fps", None))
-        config = engine_config_from_args(args)
+            source = open_source(options.source, realtime=False, fps=options.fps)
     except (SourceError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -136,14 +141,14 @@ def run_headless(args: argparse.Namespace) -> int:
         interrupted = True
         listener.bar.close()
         print("interrupted: writing what was processed so far", file=sys.stderr)
-    if args.out:
-        write_windows_csv(args.out, listener.rows, tuple(spec.class_names))
-        print(f"wrote {len(listener.rows)} window rows to {args.out}", file=sys.stderr)
-    if getattr(args, "events", None):
-        write_events_csv(args.events, listener.events)
-        print(f"wrote {len(listener.events)} events to {args.events}", file=sys.stderr)
+    if options.out:
+        write_windows_csv(options.out, listener.rows, tuple(spec.class_names))
+        print(f"wrote {len(listener.rows)} window rows to {options.out}", file=sys.stderr)
+    if options.events:
+        write_events_csv(options.events, listener.events)
+        print(f"wrote {len(listener.events)} events to {options.events}", file=sys.stderr)
     print(format_events(listener.events))
-    if args.demo:
+    if options.demo:
         truth = getattr(source, "truth_events", None)
         if truth:
             print("demo ground truth: " + "; ".join(f"{s:.2f}-{e:.2f} s {label}" for s, e, label in truth))
