@@ -19,6 +19,7 @@ from gui.bridge import EngineBridge
 from gui.recorder import CsvRecorder
 from gui.session import EngineFactory, EngineLike, SourceChoice, build_engine
 from gui.widgets import EventList, ProbabilityBars, StatsPanel, Timeline, VideoView
+from mer_live.onnx_metadata import ModelFileError
 from mer_live.streaming.demo import DEMO_NOTE as DEMO_NOTICE  # one wording for the window and --headless
 from mer_live.streaming.events import FrameInfo, MicroExpressionEvent, StatusMessage, WindowResult
 
@@ -283,6 +284,9 @@ class MainWindow(QMainWindow):
         """Helper thread: run the factory; the outcome goes back to the UI thread through the bridge."""
         try:
             engine = self.engine_factory(choice, model, bridge)
+        except ModelFileError as exc:       # the model is at fault, not the source: say so
+            bridge.build_failed.emit(f"Cannot use the model: {exc}")
+            return
         except Exception as exc:  # noqa: BLE001 - any failure to build the engine is shown, not raised
             bridge.build_failed.emit(f"Cannot start {choice.describe()}: {exc}")
             return

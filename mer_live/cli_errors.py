@@ -60,6 +60,8 @@ class Outcome:
 
 def describe_os_error(exc: OSError) -> tuple[int, str]:
     """(exit status, one line naming the path and the fix) for an OSError from reading or writing a file."""
+    if exc.errno is None:                   # raised by our own code with a whole message (e.g. a missing model)
+        return (EXIT_USAGE if isinstance(exc, FileNotFoundError) else EXIT_CANNOT_WRITE), str(exc)
     path = exc.filename if exc.filename is not None else "a file"
     reason = exc.strerror or str(exc)
     if exc.errno in DISK_FULL_ERRNOS:

@@ -34,6 +34,10 @@ ORT_LOG_ERRORS_ONLY = 3  # ORT severities: 0 verbose, 1 info, 2 warning, 3 error
 _notices_given: set[str] = set()
 
 
+class ProviderError(RuntimeError):
+    """The ONNX Runtime provider asked for cannot run here (no GPU, libraries missing); the message says why."""
+
+
 def _notice_once(message: str) -> None:
     """One line per distinct notice per process: a live app creates many sessions, not many warnings."""
     if message not in _notices_given:
@@ -99,11 +103,11 @@ def choose_providers(
     if request != "auto":
         wanted = PROVIDER_NAMES[request]
         if not usable[wanted]:
-            raise RuntimeError(f"ONNX Runtime provider {request!r} cannot run here: {_why_unusable(wanted, available, gpu_count, tensorrt_ok)}")
+            raise ProviderError(f"ONNX Runtime provider {request!r} cannot run here: {_why_unusable(wanted, available, gpu_count, tensorrt_ok)}")
         return ([wanted] if wanted == CPU else [wanted, CPU]), None
     chosen = [p for p in AUTO_ORDER if usable[p]]
     if not chosen:
-        raise RuntimeError(f"ONNX Runtime offers no usable provider (installed: {list(available)})")
+        raise ProviderError(f"ONNX Runtime offers no usable provider (installed: {list(available)})")
     notice = None
     if CUDA not in chosen:
         notice = f"{_why_unusable(CUDA, available, gpu_count, tensorrt_ok)}: running on ONNX Runtime's CPU provider"
@@ -157,12 +161,13 @@ class OnnxClassifier:
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
                                                 provider_options=provider_options)
-        except Exception as exc:
-            raise RuntimeError(f"ONNX Runtime cannot load {self.path} with {providers}: {exc}") from exc
+        except Exception as exc:  # the file parsed as ONNX with our metadata, but its graph does not load
+            raise ModelFileError(f"ONNX Runtime cannot load {self.path} with {providers}: {exc}; export it again "
+                                 "with this mer-live's mer-export") from exc
         running = self.session.get_providers()
         if running[0] != providers[0]:  # ORT fell back (e.g. CUDA libraries missing): say so, never silently
             if provider not in (None, "auto"):
-                raise RuntimeError(f"ONNX Runtime could not start {providers[0]} for {self.path} "
+                raise ProviderError(f"ONNX Runtime could not start {providers[0]} for {self.path} "
                                    f"(it fell back to {running[0]}); check the CUDA/cuDNN/TensorRT installation")
             _notice_once(f"ONNX Runtime could not start {providers[0]}; running on {running[0]}")
         self.provider: str = running[0]
