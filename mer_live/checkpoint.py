@@ -6,7 +6,6 @@ and plain containers, never pickled code.
 from __future__ import annotations
 
 import os
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,15 +63,21 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=payload.get("info", {}))
 
 
+# Sentences of PyTorch's weights-only error that give advice (to load unsafely, or to allowlist) rather than the
+# reason: an untrusted file must never be met with an invitation to run its code.
+_ADVICE = ("weights_only", "weights only", "trusted source", "trust this", "safe_globals", "allowlist",
+           "documentation of torch.load", "file an issue", "can still be loaded", "two options", "alternatively")
+
+
 def describe_load_error(exc: Exception) -> str:
     """Why `torch.load(weights_only=True)` failed, in one clause, without PyTorch's advice to retry with
     `weights_only=False`: that would run code from an untrusted file, and mer-live never invites it."""
-    text = str(exc)
-    found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*?)(?: was not an allowed global|\. |\.?\n|\.?$)", text)
-    detail = found.group(1).strip() if found else (text.splitlines()[0] if text else "")
-    if isinstance(exc, pickle.UnpicklingError) and not found:
-        detail = "unreadable pickle data"      # never the first line of torch's advice
-    if detail.startswith("Unsupported global"):
+    text = str(exc).replace("WeightsUnpickler error:", "\n")
+    sentences = [s.strip() for s in re.split(r"(?<=\.)\s+|\n+", text)]
+    reasons = [s.rstrip(".") for s in sentences
+               if s and not s.startswith("(") and not any(a in s.lower() for a in _ADVICE)]
+    detail = reasons[0] if reasons else "the weights-only loader refused it"
+    if "GLOBAL" in detail:
         return (f"it holds Python objects other than tensors ({detail}), and mer-live never runs code stored "
                 "in a weights file")
     return f"{type(exc).__name__}: {detail} (the file is corrupt, truncated, or not a PyTorch weights file)"
