@@ -514,7 +514,7 @@ def test_no_command_prints_a_traceback(tmp_path, synth_root, raw_smic_root, monk
     bad_model = tmp_path / "bad.onnx"
     bad_model.write_text("not ONNX")
     bad_checkpoint = tmp_path / "bad.pt"
-    bad_checkpoint.write_bytes(pickle.dumps({"x": 1})[:5])
+    bad_checkpoint.write_bytes(pickle.dumps({"x": 1}, protocol=2)[:5])
     undecodable = tmp_path / "clip.mp4"
     undecodable.write_bytes(b"\x00" * 2048)
     short_clip_data = smic_copy(tmp_path / "short", synth_root)
@@ -542,9 +542,18 @@ def test_no_command_prints_a_traceback(tmp_path, synth_root, raw_smic_root, monk
         status, _, err = run(main, argv, capsys)
         assert status == expected, (main.__module__, argv, err)
         seen.append(status)
+    from mer_live.models import create_model
+
+    spec = ModelSpec(model="ch1_resnext", class_names=("a", "b", "c"), num_frames=4, image_size=(32, 32),
+                     feature="GRAY", variant="nano")
+    net = create_model("ch1_resnext", 3, num_frames=4, image_size=(32, 32), variant="nano")
+    save_checkpoint(tmp_path / "model.pt", Checkpoint(spec, net.state_dict(), {}))
+    monkeypatch.setattr(prepare, "FaceDetector", FakeDetector())
     disk_full()                                 # from here on every atomic write meets a full disk
-    for main, argv in ((mer_train, [MODEL, synth_root, "SMIC", *TRAIN_FAST, "--out", tmp_path / "r3"]),
+    for main, argv in ((mer_prepare, ["--dir", raw_tree(tmp_path / "p2", raw_smic_root), "--ext", "bmp", "--gpu", "-1"]),
+                       (mer_train, [MODEL, synth_root, "SMIC", *TRAIN_FAST, "--out", tmp_path / "r3"]),
                        (mer_synth, [tmp_path / "synth", "--dataset", "SMIC", "--subjects", "1"]),
+                       (mer_export, [tmp_path / "model.pt"]),
                        (mer_live, [*LIVE_FAST, "--source", truncated_video(tmp_path), "--out", tmp_path / "w.csv",
                                    "--allow-partial"])):
         status, _, err = run(main, argv, capsys)
