@@ -28,7 +28,8 @@ EXIT_INTERRUPTED = 130    # Ctrl-C (128 + SIGINT, as shells report it)
 EXIT_STATUSES = {
     EXIT_OK: "success",
     EXIT_INCOMPLETE: "the run ended without all of its results: clips that could not be cropped, exports that "
-                     "failed verification, a video that ended early (without --allow-partial); the lines above say which",
+                     "failed verification, a video that ended early (without --allow-partial); the lines above "
+                     "say which",
     EXIT_USAGE: "bad options or input data: the message names the option or file and the fix",
     EXIT_CANNOT_WRITE: "an output cannot be written (permission, read-only disk, a path through a file); "
                        "checked before the work starts",

@@ -190,8 +190,9 @@ def test_unwritable_headless_output_fails_before_the_model_loads(tmp_path, monke
     status, out, err = run(mer_live, [*LIVE_FAST, "--source", REAL_VIDEO, "--out", tmp_path / "a_file" / "w.csv"],
                            capsys)
     assert status == EXIT_CANNOT_WRITE
-    assert error_lines(err, "mer-live") == [f"mer-live: error: cannot write {tmp_path / 'a_file' / 'w.csv'}: "
-                                            f"{tmp_path / 'a_file'} is a file, not a folder; choose another output path"]
+    assert error_lines(err, "mer-live") == [
+        f"mer-live: error: cannot write {tmp_path / 'a_file' / 'w.csv'}: {tmp_path / 'a_file'} is a file, not a "
+        "folder; choose another output path"]
     locked = read_only(tmp_path / "locked")
     status, out, err = run(mer_live, [*LIVE_FAST, "--source", REAL_VIDEO, "--events", locked / "e.csv"], capsys)
     assert status == EXIT_CANNOT_WRITE and f"cannot write {locked / 'e.csv'}" in err and "writable" in err
@@ -549,8 +550,9 @@ def test_no_command_prints_a_traceback(tmp_path, synth_root, raw_smic_root, monk
     net = create_model("ch1_resnext", 3, num_frames=4, image_size=(32, 32), variant="nano")
     save_checkpoint(tmp_path / "model.pt", Checkpoint(spec, net.state_dict(), {}))
     monkeypatch.setattr(prepare, "FaceDetector", FakeDetector())
+    raw = raw_tree(tmp_path / "p2", raw_smic_root)
     disk_full()                                 # from here on every atomic write meets a full disk
-    for main, argv in ((mer_prepare, ["--dir", raw_tree(tmp_path / "p2", raw_smic_root), "--ext", "bmp", "--gpu", "-1"]),
+    for main, argv in ((mer_prepare, ["--dir", raw, "--ext", "bmp", "--gpu", "-1"]),
                        (mer_train, [MODEL, synth_root, "SMIC", *TRAIN_FAST, "--out", tmp_path / "r3"]),
                        (mer_synth, [tmp_path / "synth", "--dataset", "SMIC", "--subjects", "1"]),
                        (mer_export, [tmp_path / "model.pt"]),

@@ -209,7 +209,8 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
-        ended = coverage.source_error or f"the source ended {coverage.missing} frames early (a truncated or damaged file?)"
+        ended = (coverage.source_error
+                 or f"the source ended {coverage.missing} frames early (a truncated or damaged file?)")
         if options.allow_partial:
             print(f"mer-live: warning: {coverage.describe()}: {ended}; the results above cover what was read "
                   "(--allow-partial)", file=sys.stderr)
