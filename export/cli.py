@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mer_live.atomic import check_writable
 from mer_live.checkpoint import CheckpointError
+from mer_live.choices import ArgumentParser
 from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_INCOMPLETE, EXIT_OK, CommandError,
                                  command_errors)
 from mer_live.progress import progress, write
@@ -26,7 +27,7 @@ def run_checkpoints(run_dir: Path) -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="mer-export",
         description="Export a mer-live checkpoint to a self-describing ONNX file, verified against PyTorch "
                     "with ONNX Runtime before it is written.",
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def export_all(args: argparse.Namespace) -> int:
     """Export the one checkpoint (its errors reach the handler) or every one of a run folder (collected)."""
+    say = functools.partial(write, file=sys.stdout)      # above the bar on a terminal, whole lines in a log
     options = dict(opset=args.opset, fp16=args.fp16, dynamic_batch=not args.static_batch,
-                   exporter=args.exporter, tolerance=args.tolerance, report=functools.partial(write, file=sys.stdout))
+                   exporter=args.exporter, tolerance=args.tolerance, report=say)
     target: Path = args.checkpoint
     if target.is_dir():
         if args.output is not None:
@@ -104,13 +106,13 @@ def export_all(args: argparse.Namespace) -> int:
 
     results: list[ExportResult] = []
     failures: list[tuple[Path, str]] = []
-    for checkpoint in progress(checkpoints, desc="export", unit="model"):
+    for checkpoint in progress(checkpoints, desc="export", unit="model", log_every_s=0):
         try:
             results.append(export_checkpoint(checkpoint, None, **options))
-            print(f"wrote {results[-1].output}")
+            say(f"wrote {results[-1].output}")
         except (ExportError, CheckpointError) as exc:   # one bad checkpoint must not stop the others
             failures.append((checkpoint, str(exc)))
-            print(f"mer-export: error: {exc}", file=sys.stderr)
+            write(f"mer-export: error: {exc}")
     print()
     print(format_table(results, failures))
     if failures:

@@ -21,6 +21,7 @@ from torch import nn
 
 from mer_live.atomic import atomic_path, check_writable
 from mer_live.checkpoint import Checkpoint, load_checkpoint
+from mer_live.choices import unknown_choice
 from mer_live.onnx_metadata import INPUT_NAME, OUTPUT_NAMES, write_metadata
 from mer_live.spec import ModelSpec
 
@@ -133,7 +134,7 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
     TorchScript exporter, "auto" ends up on torch.export by the reported fallback.
     """
     if exporter not in EXPORTERS:
-        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
+        raise ExportError(unknown_choice("exporter", exporter, EXPORTERS))
     dtype = torch.float16 if fp16 else torch.float32
     wrapped = _ClassifierOutputs(model).eval()
     if fp16:

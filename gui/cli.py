@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
                              "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "
                              "so no detector runs and the whole frame (its centre square) is the face")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 30)")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of a folder of frames (default: the rate of the model's training data, "
+                             "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")
     parser.add_argument("--allow-partial", action="store_true",
                         help="headless: a source that ends early (a truncated video, a camera that stops) exits 0; "
@@ -87,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.status
     if args.out or args.events:
         parser.error("--out/--events are for --headless runs; the window records with its own Record option")
+    from gui.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(f"mer-live: error: {problem}", file=sys.stderr)
+        return 2
     try:
         from gui.app import run_app
     except ImportError as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from mer_live.streaming.events import EngineListener, EngineStats
+from mer_live.streaming.events import EngineListener, EngineStats, StatusMessage
 
 if TYPE_CHECKING:
     from mer_live.streaming.engine import EngineConfig
@@ -102,7 +102,7 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     from mer_live.runtime import OnnxClassifier
     from mer_live.streaming import demo as demo_module
     from mer_live.streaming.engine import Engine, EngineConfig
-    from mer_live.streaming.sources import open_source
+    from mer_live.streaming.sources import open_source, use_model_rate
 
     if not model_path:
         if choice.kind != "demo":
@@ -117,6 +117,9 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
         source = demo_module.demo_source(realtime=True)
     else:
         source = open_source(choice.source_spec(), realtime=True, fps=fps)
+        rate_note = use_model_rate(source, classifier.spec, fps)
+        if rate_note:
+            listener.on_status(StatusMessage("info", rate_note))
     config = config or EngineConfig()
     detector = shared_face_detector() if config.face == "detect" else None
     return Engine(source, classifier, config, listener, detector=detector)

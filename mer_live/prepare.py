@@ -133,7 +133,7 @@ def copy_sheets(root: Path, crop_root: Path) -> list[Path]:
 def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFAULT_MARGIN,
                  detector: FaceDetector | None = None, progress: bool = True) -> PrepareReport:
     """Crop every clip under `root`; finished clips (with their marker) are skipped, failures collected."""
-    from tqdm import tqdm
+    from mer_live.progress import progress as progress_bar
 
     root = _raw_dir(root).resolve()
     clips = find_clips(root, ext)
@@ -150,7 +150,7 @@ def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFA
         (report.skipped if is_finished(crop_root / rel) else todo).append(clip)
     if todo and detector is None:
         detector = FaceDetector(device=device)
-    bar = tqdm(todo, desc="mer-prepare", unit="clip", disable=not progress)
+    bar = progress_bar(todo, desc="mer-prepare", unit="clip", disable=not progress)
     for clip in bar:
         rel = clip.relative_to(root)
         bar.set_postfix_str(str(rel)[-40:])

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from mer_live.choices import unknown_choice
 from mer_live.onnx_metadata import (MetadataError, ModelFileError, load_model_proto, read_metadata,  # noqa: F401
                                     spec_from_props)
 from mer_live.spec import ModelSpec
@@ -94,7 +95,7 @@ def choose_providers(
     """
     request = (request or "auto").lower()
     if request not in PROVIDER_CHOICES:
-        raise ValueError(f"unknown provider {request!r}; choose one of {', '.join(PROVIDER_CHOICES)}")
+        raise ValueError(unknown_choice("provider", request, PROVIDER_CHOICES))
     usable = {
         TENSORRT: TENSORRT in available and gpu_count > 0 and tensorrt_ok,
         CUDA: CUDA in available and gpu_count > 0,

@@ -20,16 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from mer_live.atomic import check_writable, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
+from mer_live.choices import unknown_choice
 from mer_live.datasets import DatasetError, DatasetIndex, UnknownLabelError, load_dataset
 from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
 from mer_live.models import PretrainedError
+from mer_live.progress import progress, write
 from mer_live.spec import ModelSpec
 from training import distributed
 from training.cache import ClipCache, default_cache_dir
@@ -133,9 +134,9 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
     from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
 
     if options.model not in MODEL_NAMES:
-        raise TrainingError(f"unknown model {options.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
+        raise TrainingError(unknown_choice("model", options.model, MODEL_NAMES))
     if options.interpolation not in INTERPOLATIONS:
-        raise TrainingError(f"unknown interpolation {options.interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
+        raise TrainingError(unknown_choice("interpolation", options.interpolation, INTERPOLATIONS))
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
@@ -197,7 +198,8 @@ def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int,
     shared = cache.cache_dir is not None and world > 1
     mine = clips[rank::world] if shared else clips
     todo = [c for c in mine if not cache.is_stored(c.frames)]
-    for clip in tqdm(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip", disable=quiet or not todo):
+    for clip in progress(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip",
+                         disable=quiet or not todo):
         cache.get(clip.frames) if shared else cache.features(clip.frames)
 
 
@@ -335,18 +337,28 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
 
     logger = FoldLogger(options, out_dir)
-    bar = tqdm(mine, desc=f"LOSO {options.model} {options.dataset}" + (f" rank {ctx.rank}" if ctx.world > 1 else ""),
-               unit="fold", position=0, disable=quiet)
+    folds_here = [w for w in mine if w.subject is not None]   # the final model is no fold: it is named apart
+    bar = progress(total=len(folds_here), desc=f"LOSO {options.model} {options.dataset}"
+                   + (f" rank {ctx.rank}" if ctx.world > 1 else ""), unit="fold", position=0,
+                   disable=quiet or not folds_here, log_every_s=0)
     done_truth: list[int] = []
     done_pred: list[int] = []
-    for item in bar:
-        bar.set_description(f"{'final model' if item.subject is None else 'held out ' + item.subject}")
+    for item in mine:
+        if item.subject is None:
+            if not quiet:
+                write("final model: training on every subject")
+        else:
+            bar.set_description(f"held out {item.subject}", refresh=False)
         run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
         if item.subject is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
-            bar.set_postfix(pooled_UF1=f"{scores_from_predictions(done_truth, done_pred, len(index.class_names))['uf1']:.3f}")
+            uf1 = scores_from_predictions(done_truth, done_pred, len(index.class_names))["uf1"]
+            bar.set_postfix(pooled_UF1=f"{uf1:.3f}", refresh=False)
+            bar.update(1)
+            if bar.n == len(folds_here):
+                bar.close()                                   # before the final model, which is no fold
     bar.close()
     logger.close()
     distributed.barrier(ctx)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mer_live.choices import unknown_choice
 from mer_live.datasets import catalog
 from mer_live.datasets.catalog import CLASS_NAMES, DATASETS, FPS, LOSO_SUBJECTS
 from mer_live.datasets.records import (MIN_CLIP_FRAMES, ClipRecord, DatasetError, DatasetIndex, UnknownLabelError,
@@ -26,7 +27,7 @@ def load_dataset(data_path: str | os.PathLike, name: str, drop_unknown: bool = F
     from mer_live.datasets.cde import SCANNERS, load_cde
 
     if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise DatasetError(unknown_choice("dataset", name, DATASETS))
     data_path = Path(data_path)
     if not data_path.is_dir():
         raise DatasetError(f"DATA_PATH {data_path} is not a folder; give the folder that holds the dataset "

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from mer_live.choices import did_you_mean, unknown_choice
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.models.fusion import LateFusion
 from mer_live.models.heads import VideoClassifier
@@ -82,7 +83,7 @@ def parse_model_name(name: str) -> ModelName:
         appearance = int(fusion.group(1))
         return ModelName(name, FUSION_KINDS[fusion.group(2)], 3 + appearance, True, appearance)
     raise ValueError(
-        f"unknown model {name!r}. Known models: {', '.join(MODEL_NAMES)} "
+        f"unknown model {name!r}{did_you_mean(name, MODEL_NAMES)}. Known models: {', '.join(MODEL_NAMES)} "
         "(ch{N}_{backbone}: N input channels; ch3_{1|3}_fusion_{kind}: flow + gray|RGB late fusion; "
         "cnn = resnext, cnn_like = swin, transformer = timesformer)"
     )
@@ -102,7 +103,7 @@ def compatible_features(name: str) -> list[str]:
 def check_feature_compatible(name: str, feature: str) -> None:
     """Raise ValueError, before any work, when `feature` does not give the channels `name` takes."""
     if feature not in FEATURE_CHANNELS:
-        raise ValueError(f"unknown feature {feature!r}; choose one of {', '.join(FEATURE_CHANNELS)}")
+        raise ValueError(unknown_choice("feature", feature, FEATURE_CHANNELS))
     needed = model_in_channels(name)
     given = FEATURE_CHANNELS[feature]
     if given == needed:
@@ -135,7 +136,7 @@ def check_input_size(name: str, image_size: int | tuple[int, int], num_frames: i
     """Raise ValueError for a size or frame count the model cannot take; return (h, w)."""
     parsed = parse_model_name(name)
     if variant not in VARIANTS:
-        raise ValueError(f"unknown model variant {variant!r}; choose one of {', '.join(VARIANTS)} (see mer_live.models)")
+        raise ValueError(unknown_choice("model variant", variant, VARIANTS) + " (see mer_live.models)")
     h, w = _as_hw(image_size)
     if h < 1 or w < 1:
         raise ValueError(f"image size must be positive, got {h}x{w}")

@@ -1,27 +1,33 @@
 """`mer-live --headless`: the live engine without a window, one CSV row per window, events at the end.
 
 Reads as fast as it can (no real-time pacing) and classifies every window (engine.run(): nothing is
-dropped), so the CSV is the same on a fast and a slow machine.
+dropped), so the CSV is the same on a fast and a slow machine. Everything slow to start (the demo stream,
+the ONNX Runtime session, the face detector with PyTorch) is loaded and named before the progress starts,
+so the first frame is not charged with it and a first run does not look stuck.
 """
 from __future__ import annotations
 
 import csv
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
+import numpy as np
 
 from mer_live.atomic import atomic_path
+from mer_live.progress import progress, write
 from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
+from mer_live.streaming.sources import FrameSource, SourceError, open_source, use_model_rate
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
 EVENT_COLUMNS = ("start", "end", "label", "confidence", "peak_score")
 
 
 class HeadlessListener:
-    """Collects rows and events, drives a tqdm bar, prints status lines above it."""
+    """Collects rows and events, drives the progress (a bar on a terminal, a line every few seconds in a
+    log), prints status lines above it."""
 
     def __init__(self, total_frames: int | None, quiet: bool = False):
         self.rows: list[WindowResult] = []
@@ -30,8 +36,7 @@ class HeadlessListener:
         self.frames = 0
         self.faces = 0                  # frames with a face box (no face at all: no window can be made)
         self.quiet = quiet
-        self.bar = tqdm(total=total_frames, unit="frame", desc="mer-live", disable=quiet, file=sys.stderr,
-                        dynamic_ncols=True)
+        self.bar = progress(total=total_frames, unit="frame", desc="mer-live", disable=quiet)
 
     def on_frame(self, info) -> None:
         self.frames += 1
@@ -51,7 +56,7 @@ class HeadlessListener:
         if message.level == "error":
             return                      # said once, in the run's last line (run_headless), with what it means
         if message.level != "info" or not self.quiet:
-            tqdm.write(f"[{message.level}] {message.text}", file=sys.stderr)
+            write(f"[{message.level}] {message.text}")
 
     def on_finished(self) -> None:
         self.bar.close()
@@ -133,46 +138,39 @@ class Coverage:
 def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -> int:
     """Run the engine over a source; write the CSV(s); print the events. Returns the exit status.
 
-    Raises for the command's handler (mer_live.cli_errors): CommandError (missing --model/--source),
-    SourceError (a --source that names nothing), ModelFileError (not a mer-live ONNX file), OSError (an
-    output that cannot be written: checked before any frame is read). What the run itself finds:
+    Raises for the command's handler (mer_live.cli_errors): SourceError (no --source, or one that names
+    nothing), FileNotFoundError (no --model, or a missing one), ModelFileError (not a mer-live ONNX file),
+    ProviderError, OSError (an output that cannot be written: checked before anything loads). What the run
+    itself finds:
     - nothing read (the source does not open) or no window classified: nothing is written, one line
       says why, status 5 (unreadable input) or 2 (too short, or no face);
     - the source ended early (a truncated video, a camera that stopped): what was read is written and
       "read N of M frames" is said; status 1 unless `allow_partial`.
     """
     from mer_live.atomic import check_writable
-    from mer_live.cli_errors import (EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE,
-                                     CommandError)
+    from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
     from mer_live.streaming import demo
-    from mer_live.streaming.sources import open_source
 
     config = config or EngineConfig()
-    quiet = options.quiet
+    say = _Steps(quiet=options.quiet)
     for output in (options.out, options.events):   # before the model loads and any frame is read
         if output:
             check_writable(output)
     if options.demo:
         print(demo.DEMO_NOTE, file=sys.stderr)
-    model_path = options.model or (demo.demo_model_path() if options.demo else None)
-    if model_path is None:
-        raise CommandError("--model is required (an .onnx file written by mer-export); or try --demo")
-    if options.source is None and not options.demo:
-        raise CommandError("--source is required: a camera index, a video file, a folder of frames or 'synthetic'")
-    if options.demo and options.source in (None, "synthetic", "demo"):
-        source = demo.demo_source(realtime=False)
-    else:
-        source = open_source(options.source, realtime=False, fps=options.fps)
-    from mer_live.runtime import OnnxClassifier
-
-    classifier = OnnxClassifier(model_path, provider=options.provider, batch_size=1)
+    source = _open_source(options, say)   # before the model: a wrong path is the error to show
+    classifier = _load_classifier(options, say)
+    detector = _load_detector(say) if config.face == "detect" else None
     spec = classifier.spec
-    if not quiet:
-        print(f"model {model_path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
-              f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
-              f"provider {classifier.provider}", file=sys.stderr)
-    listener = HeadlessListener(total_frames=source.frame_count(), quiet=quiet)
-    engine = Engine(source, classifier, config, listener)
+    say.line(f"model {classifier.path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
+             f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
+             f"provider {classifier.provider}")
+    rate_note = use_model_rate(source, spec, options.fps)
+    if rate_note:
+        say.line(rate_note)
+    say.line(f"ready after {say.summary()}; processing {source.name}")
+    listener = HeadlessListener(total_frames=source.frame_count(), quiet=options.quiet)
+    engine = Engine(source, classifier, config, listener, detector=detector)
     interrupted = False
     try:
         engine.run()
@@ -198,14 +196,13 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         write_events_csv(options.events, listener.events)
         print(f"wrote {len(listener.events)} events to {options.events}", file=sys.stderr)
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
-    if options.demo:
-        truth = getattr(source, "truth_events", None)
-        if truth:
-            print("demo ground truth: " + "; ".join(f"{s:.2f}-{e:.2f} s {label}" for s, e, label in truth))
+    truth = getattr(source, "truth_events", None)
+    if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
+        label = "demo ground truth" if options.demo else "stream ground truth"
+        print(f"{label}: " + "; ".join(f"{s:.2f}-{e:.2f} s {name}" for s, e, name in truth))
     stats = engine.stats()
-    if not quiet:
-        print(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
-              f"provider {stats.provider}", file=sys.stderr)
+    say.line(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
+             f"provider {stats.provider}")
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
@@ -227,3 +224,64 @@ def no_window_reason(listener: HeadlessListener, seconds: float) -> str:
         return "no face was found in any frame (frames that are already face crops need --face full)"
     return (f"the source is shorter than one window ({seconds:.2f} s of face frames, at least 3 frames, are needed "
             "for the first one); give a longer source, or a shorter --clip-seconds")
+
+
+class _Steps:
+    """Names each slow start-up step as it begins (stderr) and keeps its duration for one summary line."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.seconds: dict[str, float] = {}
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def run(self, name: str, announce: str, work):
+        self.line(announce)
+        start = time.perf_counter()
+        result = work()
+        self.seconds[name] = time.perf_counter() - start
+        return result
+
+    def summary(self) -> str:
+        total = sum(self.seconds.values())
+        parts = ", ".join(f"{name} {s:.1f} s" for name, s in self.seconds.items())
+        return f"{total:.1f} s ({parts})" if parts else f"{total:.1f} s"
+
+
+def _open_source(options: HeadlessOptions, say: _Steps) -> FrameSource:
+    from mer_live.streaming import demo
+
+    if options.demo and options.source in (None, "synthetic", "demo"):
+        return say.run("demo stream", "rendering the demo stream (synthetic)...",
+                       lambda: demo.demo_source(realtime=False))
+    if options.source is None:
+        raise SourceError("--source is required: a camera index, a video file, a folder of frames or 'synthetic'")
+    if str(options.source).strip().lower() in ("synthetic", "demo"):
+        return say.run("synthetic stream", "rendering the synthetic stream...",
+                       lambda: open_source(options.source, realtime=False))
+    return open_source(options.source, realtime=False, fps=options.fps)
+
+
+def _load_classifier(options: HeadlessOptions, say: _Steps):
+    from mer_live.runtime import OnnxClassifier
+    from mer_live.streaming import demo
+
+    model_path = options.model or (demo.demo_model_path() if options.demo else None)
+    if model_path is None:
+        raise FileNotFoundError("--model is required (an .onnx file written by mer-export); or try --demo")
+    return say.run("model", "loading the model (first ONNX Runtime session)...",
+                   lambda: OnnxClassifier(model_path, provider=options.provider, batch_size=1))
+
+
+def _load_detector(say: _Steps):
+    """MTCNN loaded and run once now, not on the first frame (importing PyTorch is most of a cold start)."""
+    def load():
+        from mer_live.face import FaceDetector
+
+        detector = FaceDetector()
+        detector.detect(np.zeros((160, 160, 3), np.uint8))
+        return detector
+
+    return say.run("face detector", "loading the face detector (MTCNN on PyTorch; slowest on a first run)...", load)
