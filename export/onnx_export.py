@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from mer_live.atomic import atomic_path
+from mer_live.atomic import atomic_path, check_writable
 from mer_live.checkpoint import Checkpoint, load_checkpoint
+from mer_live.choices import unknown_choice
 from mer_live.onnx_metadata import INPUT_NAME, OUTPUT_NAMES, write_metadata
 from mer_live.spec import ModelSpec
 
@@ -65,30 +65,6 @@ class _ClassifierOutputs(nn.Module):
 def default_output_path(checkpoint: Path, fp16: bool) -> Path:
     """model.pt -> model.onnx (fp16: model.fp16.onnx, so both can sit beside one checkpoint)."""
     return checkpoint.with_suffix(".fp16.onnx" if fp16 else ".onnx")
-
-
-def check_writable(path: Path) -> None:
-    """Fail before minutes of export work when the output cannot be written."""
-    if path.is_dir():
-        raise ExportError(f"output {path} is a directory; give a file name such as {path / 'model.onnx'}")
-    parent = path.parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ExportError(f"cannot write {path}: {existing} is a file, not a directory; choose another output with -o")
-    if existing != parent:
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ExportError(f"cannot create output folder {parent}: {exc.strerror}; choose another output with -o") from exc
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
-            pass
-    except OSError as exc:
-        raise ExportError(f"cannot write to {parent}: {exc.strerror}; choose another output with -o") from exc
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ExportError(f"output {path} exists and is read-only; remove it or choose another output with -o")
 
 
 def model_from_checkpoint(ckpt: Checkpoint, source: Path) -> nn.Module:
@@ -158,7 +134,7 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
     TorchScript exporter, "auto" ends up on torch.export by the reported fallback.
     """
     if exporter not in EXPORTERS:
-        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
+        raise ExportError(unknown_choice("exporter", exporter, EXPORTERS))
     dtype = torch.float16 if fp16 else torch.float32
     wrapped = _ClassifierOutputs(model).eval()
     if fp16:
@@ -195,7 +171,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike |
     started = time.perf_counter()
     checkpoint = Path(checkpoint)
     output = Path(output) if output is not None else default_output_path(checkpoint, fp16)
-    check_writable(output)                              # cheap checks first, before any heavy work
+    check_writable(output)                              # cheap checks first (OSError), before any heavy work
     ckpt = load_checkpoint(checkpoint)                  # CheckpointError: missing / corrupt / not ours
     model = model_from_checkpoint(ckpt, checkpoint)
     spec = ckpt.spec

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from gui.bridge import EngineBridge
 from gui.session import EngineFactory, EngineLike, SourceChoice
+from mer_live.onnx_metadata import ModelFileError
 
 STOP_GRACE_S = 5.0      # after this long in STOPPING, the window says the source may be blocked
 
@@ -128,6 +129,9 @@ class RunController(QObject):
         """Helper thread: run the factory; the outcome goes back to the UI thread through the bridge."""
         try:
             engine = self.engine_factory(choice, model, bridge)
+        except ModelFileError as exc:       # the model is at fault, not the source: say so
+            bridge.build_failed.emit(f"Cannot use the model: {exc}")
+            return
         except Exception as exc:  # noqa: BLE001 - any failure to build the engine is shown, not raised
             bridge.build_failed.emit(f"Cannot start {choice.describe()}: {exc}")
             return

@@ -7,6 +7,7 @@ checkpoint from a newer mer-live (newer format or model spec) is refused with th
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
         "info": ckpt.info,
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as handle:  # into a handle: a full disk is an OSError (ENOSPC), not torch's
+            torch.save(payload, handle)  # "unexpected pos" RuntimeError
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -57,11 +59,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"checkpoint not found: {path} (mer-train writes them as <out>/folds/*/model.pt)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, or holding non-tensor objects
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            " (the file is corrupt, truncated, or not a mer-live checkpoint)"
-        ) from exc
+    except Exception as exc:  # corrupt, truncated, or holding objects the weights-only loader refuses
+        raise CheckpointError(f"cannot read checkpoint {path}: {describe_load_error(exc)}; use a checkpoint "
+                              "written by mer-train") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
     info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
@@ -82,3 +82,23 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad model spec in checkpoint: {exc}") from exc
     return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=info)
+
+
+# Sentences of PyTorch's weights-only error that give advice (to load unsafely, or to allowlist) rather than the
+# reason: an untrusted file must never be met with an invitation to run its code.
+_ADVICE = ("weights_only", "weights only", "trusted source", "trust this", "safe_globals", "allowlist",
+           "documentation of torch.load", "file an issue", "can still be loaded", "two options", "alternatively")
+
+
+def describe_load_error(exc: Exception) -> str:
+    """Why `torch.load(weights_only=True)` failed, in one clause, without PyTorch's advice to retry with
+    `weights_only=False`: that would run code from an untrusted file, and mer-live never invites it."""
+    text = str(exc).replace("WeightsUnpickler error:", "\n")
+    sentences = [s.strip() for s in re.split(r"(?<=\.)\s+|\n+", text)]
+    reasons = [s.rstrip(".") for s in sentences
+               if s and not s.startswith("(") and not any(a in s.lower() for a in _ADVICE)]
+    detail = reasons[0] if reasons else "the weights-only loader refused it"
+    if "GLOBAL" in detail:
+        return (f"it holds Python objects other than tensors ({detail}), and mer-live never runs code stored "
+                "in a weights file")
+    return f"{type(exc).__name__}: {detail} (the file is corrupt, truncated, or not a PyTorch weights file)"

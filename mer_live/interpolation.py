@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mer_live.choices import unknown_choice
+
 INTERPOLATIONS = ("linear", "tim")
 
 
@@ -90,4 +92,4 @@ def interpolate(clip: np.ndarray, length: int, method: str = "linear") -> np.nda
         return linear(clip, length)
     if method == "tim":
         return tim(clip, length)
-    raise ValueError(f"unknown interpolation {method!r}; choose one of {', '.join(INTERPOLATIONS)}")
+    raise ValueError(unknown_choice("interpolation", method, INTERPOLATIONS))

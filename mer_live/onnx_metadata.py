@@ -34,7 +34,12 @@ REQUIRED_KEYS = (
 )
 
 
-class MetadataError(ValueError):
+class ModelFileError(ValueError):
+    """A model file mer-live cannot use: not an ONNX file at all, or (MetadataError) one without mer-live's
+    metadata. The message names the file and says how to make a good one."""
+
+
+class MetadataError(ModelFileError):
     """An ONNX file lacks mer-live's metadata (or holds a broken copy of it)."""
 
 
@@ -95,20 +100,28 @@ def spec_from_props(props: Mapping[str, str], source: str = "ONNX file") -> Mode
         raise MetadataError(f"{source}: metadata key {SPEC_KEY!r} is not a valid model spec: {exc}") from exc
 
 
-def read_metadata(path: str | os.PathLike) -> ModelSpec:
-    """The ModelSpec stored in an ONNX file (weights are not needed, so external data is not loaded).
-
-    Raises:
-        FileNotFoundError: no file at `path`.
-        MetadataError: not an ONNX file, or its metadata is missing, broken or from a newer mer-live.
-    """
+def load_model_proto(path: str | os.PathLike):
+    """The ONNX ModelProto without external weights; ModelFileError when the file is not ONNX."""
     import onnx
 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"ONNX model not found: {path} (create one with `mer-export CHECKPOINT`)")
     try:
-        model_proto = onnx.load(path, load_external_data=False)
-    except Exception as exc:
-        raise MetadataError(f"cannot read {path} as an ONNX model: {type(exc).__name__}: {exc}") from exc
-    return spec_from_props({p.key: p.value for p in model_proto.metadata_props}, source=path)
+        return onnx.load(path, load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends: the file is not an ONNX model
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"{path} is not an ONNX model ({detail}); give a .onnx file written by "
+                             "`mer-export CHECKPOINT` (a checkpoint .pt must be exported first)") from exc
+
+
+def read_metadata(path: str | os.PathLike) -> ModelSpec:
+    """The ModelSpec stored in an ONNX file (weights are not needed, so external data is not loaded).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ModelFileError: the file is not an ONNX model.
+        MetadataError: its metadata is missing, broken or from a newer mer-live.
+    """
+    model_proto = load_model_proto(path)
+    return spec_from_props({p.key: p.value for p in model_proto.metadata_props}, source=os.fspath(path))

@@ -19,7 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live.atomic import atomic_path, write_text_atomic
+from mer_live.atomic import atomic_path, check_writable, write_text_atomic
+from mer_live.cli_errors import DEBUG_HELP, EXIT_INCOMPLETE, EXIT_UNREADABLE_INPUT, EXIT_USAGE, command_errors
 from mer_live.face import DEFAULT_MARGIN, FaceDetector, crop, square_box
 from mer_live.frames import FrameReadError, frame_files, is_frame_file, read_frames, write_frame
 
@@ -95,11 +96,25 @@ def prepare_clip(detector: FaceDetector, clip_dir: Path, crop_dir: Path, landmar
         with atomic_path(landmark_dir / f"{path.stem}.npy") as tmp:
             with open(tmp, "wb") as handle:
                 np.save(handle, points.astype(np.float32))
+    remove_stale_outputs(crop_dir, landmark_dir, paths, ext)
     info = {"box": list(box), "margin": margin, "face_frame": paths[face_index].name, "frames": len(paths),
             "frames_without_face": sum(face is None for face in faces),
             "detector_box": [float(v) for v in faces[face_index].box]}
     write_text_atomic(crop_dir / MARKER, json.dumps(info, indent=1))  # last: the clip is complete
     return info
+
+
+def remove_stale_outputs(crop_dir: Path, landmark_dir: Path, paths: list[Path], ext: str) -> list[Path]:
+    """Delete a redone clip's crops and landmarks whose raw frame is gone (an earlier run's extra frames),
+    so the crop folder holds exactly the clip's frames. Only files of those two kinds are touched."""
+    names = {p.name for p in paths}
+    stems = {p.stem for p in paths}
+    stale = [p for p in crop_dir.iterdir() if is_frame_file(p, ext) and p.name not in names]
+    if landmark_dir.is_dir():
+        stale += [p for p in landmark_dir.iterdir() if p.is_file() and p.suffix == ".npy" and p.stem not in stems]
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def copy_sheets(root: Path, crop_root: Path) -> list[Path]:
@@ -118,7 +133,7 @@ def copy_sheets(root: Path, crop_root: Path) -> list[Path]:
 def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFAULT_MARGIN,
                  detector: FaceDetector | None = None, progress: bool = True) -> PrepareReport:
     """Crop every clip under `root`; finished clips (with their marker) are skipped, failures collected."""
-    from tqdm import tqdm
+    from mer_live.progress import progress as progress_bar
 
     root = _raw_dir(root).resolve()
     clips = find_clips(root, ext)
@@ -126,6 +141,8 @@ def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFA
         raise PrepareError(f"no *.{ext.lstrip('.')} frames under {root}; check --ext "
                            f"(files found there by extension: {_existing_extensions(root)})")
     crop_root, landmark_root = output_dirs(root)
+    check_writable(crop_root, folder=True)          # before the detector loads and any clip is cropped
+    check_writable(landmark_root, folder=True)
     report = PrepareReport(sheets=copy_sheets(root, crop_root))
     todo = []
     for clip in clips:
@@ -133,7 +150,7 @@ def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFA
         (report.skipped if is_finished(crop_root / rel) else todo).append(clip)
     if todo and detector is None:
         detector = FaceDetector(device=device)
-    bar = tqdm(todo, desc="mer-prepare", unit="clip", disable=not progress)
+    bar = progress_bar(todo, desc="mer-prepare", unit="clip", disable=not progress)
     for clip in bar:
         rel = clip.relative_to(root)
         bar.set_postfix_str(str(rel)[-40:])
@@ -170,15 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ext", default="jpg", help="frame file extension, e.g. jpg or bmp (default jpg)")
     parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                         help=f"crop side = max(w, h) of the face box * (1 + margin) (default {DEFAULT_MARGIN})")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
     root = Path(args.dir)
-    try:
+    errors = {PrepareError: EXIT_USAGE, FrameReadError: EXIT_UNREADABLE_INPUT}
+    resume = "finished clips are kept: run the same command again to resume"
+    with command_errors("mer-prepare", errors, debug=args.debug, interrupted=resume, kept=resume) as outcome:
         _raw_dir(root)  # before the device: a wrong --dir is the error to show
         device = choose_device(args.gpu)
         report = prepare_tree(root, args.ext, device=device, margin=args.margin)
-    except PrepareError as exc:
-        print(f"mer-prepare: error: {exc}", file=sys.stderr)
-        return 2
+    if outcome.status:
+        return outcome.status
     crop_root, landmark_root = output_dirs(root)
     print(f"mer-prepare: cropped {len(report.cropped)} clips, skipped {len(report.skipped)} already finished, "
           f"copied {len(report.sheets)} sheet(s); crops in {crop_root}, landmarks in {landmark_root}")
@@ -187,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "finished clips are skipped):", file=sys.stderr)
         for clip, reason in report.failed:
             print(f"  {clip}: {reason}", file=sys.stderr)
-        return 1
+        return EXIT_INCOMPLETE
     return 0
 
 
