@@ -24,7 +24,9 @@ frames and pixels; the fusion models are roughly the sum of their two streams):
 | resnext      | nano    | layers 1-1-1-1, cardinality 8, widths 16-128, stem 16      | 0.2 M   | CPU: tests, live app |
 
 Swin and TimeSformer keep the seed's drop path at base (0.2, 0.1); small/tiny use 0.1, nano 0
-(`drop_path=` overrides). Every variant keeps the seed's heads (dropout 0.5 + linear; fusion: one linear).
+(`drop_path=` overrides). Every variant keeps the original code's heads (Swin, TimeSformer: dropout 0.5 + linear;
+ResNeXt: one linear; fusion: one linear), returning logits where the original's Swin and TimeSformer gave
+softmax probabilities to its cross-entropy (see mer_live.models.heads).
 
 Live app on a 2-core CPU: use `ch3_1_fusion_cnn_like` variant "nano" at 8 frames and 64-112 px: a batch-1
 forward takes ~17 ms at 64 px and ~32 ms at 112 px in torch with ONE intra-op thread (onnxruntime: ~11 /
@@ -41,7 +43,7 @@ from torch import nn
 
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.models.fusion import LateFusion
-from mer_live.models.heads import VideoClassifier
+from mer_live.models.heads import HEAD_DROPOUT, VideoClassifier
 from mer_live.models.pretrained import PretrainedError, load_pretrained, read_swin_state_dict
 from mer_live.models.resnext import RESNEXT_CONFIGS, ResNeXtFeatures
 from mer_live.models.swin import SWIN_CONFIGS, SwinFeatures
@@ -174,7 +176,7 @@ def create_model(
 
     `drop_path` overrides the variant's stochastic depth rate (swin, timesformer). `pretrained` is a LOCAL
     Kinetics-400 Video Swin file (torchvision state dict or original checkpoint), swin models only.
-    `dropout` (kw) overrides the single-stream head's dropout (0.5, as the seed).
+    `dropout` (kw) overrides the single-stream head's dropout (the original code's: HEAD_DROPOUT).
     """
     parsed = parse_model_name(name)
     hw = check_input_size(name, image_size, num_frames, variant)
@@ -203,7 +205,7 @@ def create_model(
         )
     else:
         backbone = _backbone(parsed.family, parsed.in_channels, variant, num_frames, hw, drop_path)
-        model = VideoClassifier(backbone, num_classes, dropout=kw.get("dropout", 0.5))
+        model = VideoClassifier(backbone, num_classes, dropout=kw.get("dropout", HEAD_DROPOUT[parsed.family]))
     if pretrained_state is not None:
         load_pretrained(model, pretrained_state, source=pretrained)
     return model
