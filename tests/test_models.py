@@ -150,6 +150,24 @@ def test_base_resnext_is_3d_resnext_101():
     assert 47e6 < n_params(model) < 48.5e6
 
 
+@pytest.mark.parametrize("name,has_dropout", [("ch3_resnext", False), ("ch3_swin", True), ("ch3_timesformer", True)])
+def test_heads_are_the_original_codes_and_return_logits(name, has_dropout):
+    """The original's heads: ResNeXt one linear layer (no dropout); Swin and TimeSformer dropout 0.5 + linear.
+    The original's Swin/TimeSformer heads end in a softmax; here every head returns the linear layer's logits."""
+    torch.manual_seed(0)
+    model = create_model(name, 3, num_frames=4, image_size=32, variant="nano")
+    x = torch.randn(2, 4, 3, 32, 32)
+    with torch.no_grad():
+        model.eval()
+        assert torch.equal(model(x), model.head(model.backbone(x)))           # logits: no softmax after
+        model.train()                                                          # nano: no drop path
+        torch.manual_seed(1)
+        first = model(x)
+        torch.manual_seed(2)
+        assert torch.equal(first, model(x)) != has_dropout                    # dropout is the only randomness
+    assert (getattr(model.dropout, "p", 0.0) == 0.5) == has_dropout
+
+
 def test_variants_shrink_the_same_design():
     sizes = {v: n_params(_on_meta("ch3_swin", variant=v)) for v in VARIANTS}
     assert sizes["base"] > sizes["small"] > sizes["tiny"] > sizes["nano"]

@@ -32,8 +32,9 @@ frames and pixels; the fusion models are roughly the sum of their two streams):
 | resnext      | nano    | layers 1-1-1-1, cardinality 8, widths 16-128, stem 16      | 0.2 M   | CPU: tests, live app |
 
 Swin and TimeSformer keep the original code's drop path at base (0.2, 0.1); small/tiny use 0.1, nano 0
-(`drop_path=` overrides). Every variant keeps the original code's heads (dropout 0.5 + linear; fusion: one
-linear).
+(`drop_path=` overrides). Every variant keeps the original code's heads (Swin, TimeSformer: dropout 0.5 + linear;
+ResNeXt: one linear; fusion: one linear), returning logits where the original's Swin and TimeSformer gave
+softmax probabilities to its cross-entropy (see mer_live.models.heads).
 
 Live app on a 2-core CPU: use `ch3_1_fusion_cnn_like` variant "nano" at 8 frames and 64-112 px; "tiny"
 leaves no room for face tracking and flow. Run inference with ONE intra-op thread on 2 cores: with 2 threads
@@ -50,7 +51,7 @@ from torch import nn
 
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.models.fusion import LateFusion
-from mer_live.models.heads import VideoClassifier
+from mer_live.models.heads import HEAD_DROPOUT, VideoClassifier
 from mer_live.models.pretrained import PretrainedError, load_pretrained, read_swin_state_dict
 from mer_live.models.resnext import RESNEXT_CONFIGS, ResNeXtFeatures
 from mer_live.models.swin import SWIN_CONFIGS, SwinFeatures
@@ -265,7 +266,8 @@ def create_model(
         pretrained: a LOCAL Kinetics-400 Video Swin file (torchvision state dict or original checkpoint),
             swin models only; nothing is downloaded.
         drop_path: overrides the variant's stochastic depth rate (swin, timesformer).
-        dropout: (keyword) overrides the single-stream head's dropout (0.5, as the original code).
+        dropout: (keyword) overrides the single-stream head's dropout (the original code's: `HEAD_DROPOUT`,
+            0.5 for Swin and TimeSformer, none for ResNeXt).
 
     Raises:
         ValueError: an unknown name (with "did you mean ..."), variant or size the model cannot take,
@@ -295,7 +297,8 @@ def create_model(
                 f"(ch*_swin, ch3_*_fusion_cnn_like), not {name}"
             )
         pretrained_state = read_swin_state_dict(pretrained)
-    model = _build(entry, num_classes, variant, num_frames, hw, drop_path, kw.get("dropout", 0.5))
+    model = _build(entry, num_classes, variant, num_frames, hw, drop_path,
+                   kw.get("dropout", HEAD_DROPOUT[entry.family]))
     if pretrained_state is not None:
         load_pretrained(model, pretrained_state, source=pretrained)
     return model
