@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import DEBUG_HELP, EXIT_BAD_MODEL, EXIT_USAGE, command_errors
 from mer_live.runtime import PROVIDER_CHOICES
 from mer_live.streaming.engine import FACE_MODES, EngineConfig
 from mer_live.streaming.headless import HeadlessOptions, run_headless
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="frame rate of a folder of frames (default: the rate of the model's training data, "
                              "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="headless: a source that ends early (a truncated video, a camera that stops) exits 0; "
+                             "without it such a run still writes what it read and says 'read N of M frames', "
+                             "but exits 1")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
 
 
@@ -60,7 +66,7 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
 
 def headless_options(args: argparse.Namespace) -> HeadlessOptions:
     return HeadlessOptions(source=args.source, model=args.model, demo=args.demo, out=args.out, events=args.events,
-                           provider=args.provider, fps=args.fps, quiet=args.quiet)
+                           provider=args.provider, fps=args.fps, quiet=args.quiet, allow_partial=args.allow_partial)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.headless:
         if not args.demo and (args.source is None or args.model is None):
             parser.error("--headless needs --source and --model (or --demo)")
-        return run_headless(headless_options(args), config)
+        from mer_live.onnx_metadata import ModelFileError
+        from mer_live.runtime import ProviderError
+        from mer_live.streaming.sources import SourceError
+
+        errors = {ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE, SourceError: EXIT_USAGE}
+        with command_errors("mer-live", errors, debug=args.debug) as outcome:
+            outcome.status = run_headless(headless_options(args), config)
+        return outcome.status
     if args.out or args.events:
         parser.error("--out/--events are for --headless runs; the window records with its own Record option")
     from gui.display import display_problem

@@ -9,6 +9,7 @@ import shutil
 import cv2
 
 from gui.cli import main
+from mer_live.cli_errors import EXIT_UNREADABLE_INPUT
 from mer_live.streaming import demo
 
 
@@ -72,7 +73,8 @@ def test_a_source_error_is_said_once_before_any_loading(tmp_path, capsys):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video")
     out = tmp_path / "preds.csv"
-    assert main(["--headless", "--source", str(broken), "--model", model, "--face", "full", "--out", str(out)]) == 1
+    assert main(["--headless", "--source", str(broken), "--model", model, "--face", "full",
+                 "--out", str(out)]) == EXIT_UNREADABLE_INPUT
     captured = capsys.readouterr()
     assert "cannot open video" in captured.err
     assert "no micro-expression events" not in captured.out and "0 frames" not in captured.err

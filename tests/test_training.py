@@ -248,7 +248,7 @@ def test_seed_spellings_and_long_options_mean_the_same():
     defaults = cli.options_from_args(parser.parse_args(["ch3_swin", "/data", "SMIC"]), parser)
     assert (defaults.lr, defaults.batch_size, defaults.epochs, defaults.image_size, defaults.num_frames) == (
         1e-5, 1, 100, (224, 224), 16)
-    assert defaults.feature == "ONLY_OF" and defaults.interpolation == "linear"  # ch3_swin runs as written
+    assert defaults.feature == "RGB" and defaults.interpolation == "linear"  # the original code's defaults
     assert defaults.output_dir() == Path("runs/ch3_swin-SMIC")
     paper = cli.options_from_args(parser.parse_args(["ch3_1_fusion_cnn_like", "/data", "SMIC"]), parser)
     assert paper.feature == "GRAY_OF"

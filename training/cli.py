@@ -10,13 +10,15 @@ import argparse
 import sys
 
 from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_UNREADABLE_INPUT, EXIT_USAGE,
+                                 command_errors)
 from mer_live.datasets.catalog import DATASETS
+from mer_live.datasets.records import MIN_CLIP_FRAMES
 from mer_live.features import FEATURE_MODES
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.models import VARIANTS
 
 from training.options import TrainingError, TrainOptions
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="TensorBoard log folder (relative: under OUT/tensorboard/)")
     original.add_argument("-imgsize", "--image-size", dest="image_size", type=int, nargs="+",
                           default=list(TrainOptions.image_size), metavar="N", help="1 int, or 2 ints H W (e.g. 120 64)")
-    original.add_argument("-feature", "--feature", choices=FEATURE_MODES, default=None,
-                          help="input channels per frame (default: GRAY_OF for 4-channel and ch3_1 fusion models; "
-                               "otherwise the mode that fits the model: ch1 GRAY, ch3 ONLY_OF, ch6 and ch3_3 fusion RGB_OF)")
+    original.add_argument("-feature", "--feature", choices=FEATURE_MODES, default=argparse.SUPPRESS,  # per model
+                          help="input channels per frame (default: RGB, as the original code, for the models that "
+                               "take 3 channels (ch3_swin, ch3_timesformer, ch3_resnext); the others cannot take RGB, "
+                               "so they default to the one mode that fits: ch1 GRAY, ch4 and ch3_1 fusion GRAY_OF, "
+                               "ch6 and ch3_3 fusion RGB_OF)")
     original.add_argument("-interpol", "--interpolation", choices=INTERPOLATIONS,
                           default=TrainOptions.interpolation, help="how clips are brought to a fixed length")
     original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=int,
@@ -73,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where prepared clips (frames + flow) are cached (default ~/.cache/mer-live/clips); "
                            "'' for memory only")
     more.add_argument("--no-progress", dest="no_progress", action="store_true", help="no progress bars")
+    data = p.add_argument_group("input data that is refused unless you say otherwise")
+    data.add_argument("--drop-unknown-labels", dest="drop_unknown_labels", action="store_true",
+                      help="leave out clips whose label the class map does not know (a typo such as 'hapiness', "
+                           "a blank cell); without it they stop the run, listed with their rows. Labels the "
+                           "dataset documents but the classes leave out (CASME II fear, sadness) are always "
+                           "left out and counted")
+    data.add_argument("--drop-short-clips", dest="drop_short_clips", action="store_true",
+                      help=f"leave out clips of fewer than {MIN_CLIP_FRAMES} frames (no motion to learn from); "
+                           "without it they stop the run, listed")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return p
 
 
@@ -84,37 +98,40 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
     size = tuple(args.image_size) * (2 if len(args.image_size) == 1 else 1)
     values = vars(args).copy()
     values["image_size"] = size
-    values["feature"] = args.feature or default_feature(args.model)
+    values["feature"] = getattr(args, "feature", None) or default_feature(args.model)
     return TrainOptions(**values)
 
 
 def default_feature(model: str) -> str:
-    """The feature a model takes when -feature is not given, so `mer-train ch3_swin /data SMIC` runs as written.
+    """The feature a model takes when -feature is not given: the original code's default, RGB, where it fits.
 
-    Flow is what carries a micro-expression, so the mode with flow wins where one fits the channel count.
+    RGB gives 3 channels, so it fits the 3-channel single-stream models. With any other model the original
+    code's RGB default crashed (channel mismatch, or a fusion model with no appearance channels); those get
+    the one mode with their channel count instead (ch1 GRAY, 4 channels GRAY_OF, 6 channels RGB_OF).
     """
-    from mer_live.models import MODEL_NAMES, model_in_channels
+    from mer_live.models import MODEL_NAMES, compatible_features
 
     if model not in MODEL_NAMES:
-        return "GRAY_OF"  # the unknown name is reported (with the list of names) before any work
-    return {1: "GRAY", 3: "ONLY_OF", 4: "GRAY_OF", 6: "RGB_OF"}[model_in_channels(model)]
+        return "RGB"  # the unknown name is reported (with the list of names) before any work
+    modes = compatible_features(model)
+    return "RGB" if "RGB" in modes else modes[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = options_from_args(args, parser)
+    from mer_live.checkpoint import CheckpointError
+    from mer_live.frames import FrameReadError
+    from mer_live.models import PretrainedError
     from training.run import run
 
-    try:
+    errors = {TrainingError: EXIT_USAGE, FrameReadError: EXIT_UNREADABLE_INPUT, PretrainedError: EXIT_BAD_MODEL,
+              CheckpointError: EXIT_BAD_MODEL}
+    resume = "finished folds are kept: run the same command again to resume"
+    with command_errors("mer-train", errors, debug=options.debug, interrupted=resume, kept=resume) as outcome:
         run(options)
-    except TrainingError as exc:
-        print(f"mer-train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mer-train: interrupted; run the same command again to resume (finished folds are kept)", file=sys.stderr)
-        return 130
-    return 0
+    return outcome.status
 
 
 if __name__ == "__main__":

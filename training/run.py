@@ -11,22 +11,25 @@ Output folder layout (resumable: a fold is finished when its result.json exists;
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mer_live.atomic import write_text_atomic
+from mer_live.atomic import check_writable, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.choices import unknown_choice
-from mer_live.datasets import DatasetError, DatasetIndex, load_dataset
-from mer_live.datasets.records import ClipRecord
+from mer_live.datasets import DatasetError, DatasetIndex, UnknownLabelError, load_dataset
+from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
+from mer_live.models import PretrainedError
 from mer_live.progress import progress, write
 from mer_live.spec import ModelSpec
 from training import distributed
@@ -74,7 +77,9 @@ def select_device(options: TrainOptions, local_rank: int) -> torch.device:
 
 def load_clips(options: TrainOptions) -> DatasetIndex:
     try:
-        index = load_dataset(options.data_path, options.dataset)
+        index = load_dataset(options.data_path, options.dataset, drop_unknown=options.drop_unknown_labels)
+    except UnknownLabelError as exc:
+        raise TrainingError(str(exc)) from exc
     except DatasetError as exc:
         raise TrainingError(f"{exc}\n(mer-prepare makes the *_CROP trees from the raw datasets; mer-synth writes a "
                             "small synthetic set to try the pipeline)") from exc
@@ -83,12 +88,45 @@ def load_clips(options: TrainOptions) -> DatasetIndex:
         raise TrainingError(f"no {options.dataset} clips found under {options.data_path}: looked for {where}. "
                             "Run `mer-prepare` to make the _CROP trees from the raw dataset (DATA_PATH is the folder "
                             f"that holds them, e.g. /data, not /data/{options.dataset})")
+    index = without_short_clips(index, options.drop_short_clips)
     if options.subjects:
         unknown = sorted(set(options.subjects) - set(index.subjects))
         if unknown:
             raise TrainingError(f"--subjects {unknown} have no clips in {options.dataset}; subjects with clips: "
                                 f"{', '.join(index.subjects)}")
     return index
+
+
+def without_short_clips(index: DatasetIndex, drop: bool) -> DatasetIndex:
+    """Refuse clips too short to hold motion (MIN_CLIP_FRAMES), naming each; `drop` leaves them out, counted."""
+    short = [c for c in index.clips if c.num_frames < MIN_CLIP_FRAMES]
+    if not short:
+        return index
+    listed = ", ".join(f"{c.clip_id} (subject {c.subject}, {c.num_frames} frame{'s' * (c.num_frames != 1)} in "
+                       f"{c.frames[0].parent if c.frames else '?'})" for c in short[:10])
+    more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+    if not drop:
+        raise TrainingError(f"{len(short)} clip(s) have fewer than {MIN_CLIP_FRAMES} frames, too few to hold any "
+                            f"motion: {listed}{more}. Restore their frames (or re-run mer-prepare), or leave them "
+                            "out explicitly with --drop-short-clips")
+    kept = [c for c in index.clips if c.num_frames >= MIN_CLIP_FRAMES]
+    print(f"left out {len(short)} clip(s) of fewer than {MIN_CLIP_FRAMES} frames, as asked: {listed}{more}",
+          file=sys.stderr)
+    return dataclasses.replace(index, clips=kept, subjects=sort_subjects(c.subject for c in kept))
+
+
+def check_outputs(options: TrainOptions) -> None:
+    """The output folder, an absolute -tb folder and the clip cache must be writable: fail now, not after
+    the first fold (OSError naming the folder; the command's handler gives the one line)."""
+    check_writable(options.output_dir(), folder=True)
+    if options.tensorboard and Path(options.tensorboard).is_absolute():
+        check_writable(options.tensorboard, folder=True)
+    if options.cache_dir != "":
+        check_writable(Path(options.cache_dir) if options.cache_dir else default_cache_dir(), folder=True)
+
+
+def empty_classes(index: DatasetIndex) -> list[str]:
+    return [name for name, count in index.class_counts().items() if count == 0]
 
 
 def check_model(options: TrainOptions, num_classes: int, device: torch.device) -> None:
@@ -115,6 +153,8 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
         x = torch.zeros(1, options.num_frames, FEATURE_CHANNELS[options.feature], h, w, device=device)
         with torch.no_grad():
             model(x)
+    except PretrainedError:
+        raise                           # the weights file is at fault, not the input size
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"{options.model} (variant {options.variant}) cannot take {options.num_frames} frames of "
                             f"{h}x{w} px: {str(exc).splitlines()[0]}. Try -imgsize 224 or a multiple of 32") from exc
@@ -267,6 +307,7 @@ def run(options: TrainOptions) -> dict[str, Any] | None:
 
 def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) -> dict[str, Any] | None:
     quiet = options.no_progress or ctx.rank != 0
+    check_outputs(options)
     index = load_clips(options)
     out_dir = options.output_dir()
     check_resume(out_dir, options)
@@ -278,6 +319,9 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     if ctx.rank == 0:
         write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
         print(index.summary())
+        if empty_classes(index):
+            print(f"warning: class(es) {', '.join(empty_classes(index))} have no clips: UF1 and UAR are taken over "
+                  f"the other {len(index.class_names) - len(empty_classes(index))} classes", file=sys.stderr)
     spec = model_spec(options, index)
     cache = make_cache(options)
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)

@@ -357,7 +357,7 @@ class Engine:
             if had_box:
                 self._status("info", "face moved: crop box re-anchored (spotting baseline restarts)")
             else:
-                self._status("info", f"face {'found again' if self._lost_reported else 'found'} at {update.box}")
+                self._status("info", f"face {'found again' if self.tracker.reanchors > 1 else 'found'} at {update.box}")
         elif face is None and self.tracker.box is None and not self._lost_reported and self._frames > 1:
             self._lost_reported = True
             self._status("warning", "no face found yet: face the camera, lit from the front; still looking")

@@ -34,11 +34,13 @@ class HeadlessListener:
         self.events: list[MicroExpressionEvent] = []
         self.status: list[StatusMessage] = []
         self.frames = 0
+        self.faces = 0                  # frames with a face box (no face at all: no window can be made)
         self.quiet = quiet
         self.bar = progress(total=total_frames, unit="frame", desc="mer-live", disable=quiet)
 
     def on_frame(self, info) -> None:
         self.frames += 1
+        self.faces += info.face_box is not None
         self.bar.update(1)
 
     def on_result(self, result: WindowResult) -> None:
@@ -51,6 +53,8 @@ class HeadlessListener:
 
     def on_status(self, message: StatusMessage) -> None:
         self.status.append(message)
+        if message.level == "error":
+            return                      # said once, in the run's last line (run_headless), with what it means
         if message.level != "info" or not self.quiet:
             write(f"[{message.level}] {message.text}")
 
@@ -80,10 +84,12 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> No
                                  f"{e.peak_score:.2f}"])
 
 
-def format_events(events: list[MicroExpressionEvent]) -> str:
+def format_events(events: list[MicroExpressionEvent], within: str = "") -> str:
+    """The events as lines for stdout; `within` qualifies a partial run ("read 17 of 472 frames")."""
+    scope = f" (partial input: {within})" if within else ""
     if not events:
-        return "no micro-expression events spotted"
-    lines = [f"{len(events)} micro-expression event(s):"]
+        return f"no micro-expression events spotted{scope}"
+    lines = [f"{len(events)} micro-expression event(s){scope}:"]
     for i, e in enumerate(events, 1):
         lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.label:<12s} confidence {e.confidence:.2f}  "
                      f"peak score {e.peak_score:.1f}")
@@ -102,23 +108,59 @@ class HeadlessOptions:
     provider: str = "auto"          # ONNX Runtime provider (mer_live.runtime.PROVIDER_CHOICES)
     fps: float | None = None        # frame rate of a folder of frames
     quiet: bool = False             # no progress bar or info lines
+    allow_partial: bool = False     # a source that ends early (truncated video, camera gone) still exits 0
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the source a run read, and what that means for its results."""
+
+    frames: int                     # frames read
+    expected: int | None            # frames the source said it holds (None: a camera)
+    windows: int                    # windows classified
+    source_error: str               # the engine's error (source not opened, stopped delivering), or ""
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.expected - self.frames) if self.expected is not None else 0
+
+    @property
+    def partial(self) -> bool:
+        """Ended early: a read failure, or fewer frames than the source said (a truncated or damaged file)."""
+        return self.frames > 0 and (bool(self.source_error) or self.missing > 0)
+
+    def describe(self) -> str:
+        if self.expected is not None:
+            return f"read {self.frames} of {self.expected} frames"
+        return f"read {self.frames} frames"
 
 
 def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -> int:
-    """Run the engine over a source; write the CSV(s); print the events. Returns the exit status."""
+    """Run the engine over a source; write the CSV(s); print the events. Returns the exit status.
+
+    Raises for the command's handler (mer_live.cli_errors): SourceError (no --source, or one that names
+    nothing), FileNotFoundError (no --model, or a missing one), ModelFileError (not a mer-live ONNX file),
+    ProviderError, OSError (an output that cannot be written: checked before anything loads). What the run
+    itself finds:
+    - nothing read (the source does not open) or no window classified: nothing is written, one line
+      says why, status 5 (unreadable input) or 2 (too short, or no face);
+    - the source ended early (a truncated video, a camera that stopped): what was read is written and
+      "read N of M frames" is said; status 1 unless `allow_partial`.
+    """
+    from mer_live.atomic import check_writable
+    from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
     from mer_live.streaming import demo
 
     config = config or EngineConfig()
     say = _Steps(quiet=options.quiet)
+    for output in (options.out, options.events):   # before the model loads and any frame is read
+        if output:
+            check_writable(output)
     if options.demo:
         print(demo.DEMO_NOTE, file=sys.stderr)
-    try:
-        source = _open_source(options, say)   # before the model: a wrong path is the error to show
-        classifier = _load_classifier(options, say)
-        detector = _load_detector(say) if config.face == "detect" else None
-    except (SourceError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"mer-live: error: {exc}", file=sys.stderr)
-        return 2
+    source = _open_source(options, say)   # before the model: a wrong path is the error to show
+    classifier = _load_classifier(options, say)
+    detector = _load_detector(say) if config.face == "detect" else None
     spec = classifier.spec
     say.line(f"model {classifier.path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
              f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
@@ -136,16 +178,24 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         interrupted = True
         listener.bar.close()
         print("interrupted: writing what was processed so far", file=sys.stderr)
-    failed = any(m.level == "error" for m in listener.status)
-    if failed and not listener.frames:
-        return 1                               # the error said it all: nothing was read, nothing to report
+    coverage = Coverage(frames=listener.frames, expected=source.frame_count(), windows=len(listener.rows),
+                        source_error="; ".join(m.text for m in listener.status if m.level == "error"))
+    if coverage.frames == 0 and not interrupted:
+        reason = coverage.source_error or f"{getattr(source, 'name', options.source)} gave no frame"
+        print(f"mer-live: error: {reason}; nothing was written", file=sys.stderr)
+        return EXIT_UNREADABLE_INPUT
+    if coverage.windows == 0 and not interrupted:
+        print(f"mer-live: error: {coverage.describe()} but classified no window: "
+              f"{no_window_reason(listener, config.clip_seconds or spec.clip_seconds)}"
+              "; nothing was written", file=sys.stderr)
+        return EXIT_USAGE
     if options.out:
         write_windows_csv(options.out, listener.rows, tuple(spec.class_names))
         print(f"wrote {len(listener.rows)} window rows to {options.out}", file=sys.stderr)
     if options.events:
         write_events_csv(options.events, listener.events)
         print(f"wrote {len(listener.events)} events to {options.events}", file=sys.stderr)
-    print(format_events(listener.events))
+    print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
     truth = getattr(source, "truth_events", None)
     if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
         label = "demo ground truth" if options.demo else "stream ground truth"
@@ -154,8 +204,26 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     say.line(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
              f"provider {stats.provider}")
     if interrupted:
-        return 130
-    return 1 if failed else 0
+        return EXIT_INTERRUPTED
+    if coverage.partial:
+        ended = (coverage.source_error
+                 or f"the source ended {coverage.missing} frames early (a truncated or damaged file?)")
+        if options.allow_partial:
+            print(f"mer-live: warning: {coverage.describe()}: {ended}; the results above cover what was read "
+                  "(--allow-partial)", file=sys.stderr)
+            return 0
+        print(f"mer-live: error: {coverage.describe()}: {ended}; the results above cover only what was read. "
+              "Repair or re-encode the source, or pass --allow-partial to accept partial input", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def no_window_reason(listener: HeadlessListener, seconds: float) -> str:
+    """Why a run that read frames classified none: no face, or a source shorter than one window."""
+    if listener.faces == 0:
+        return "no face was found in any frame (frames that are already face crops need --face full)"
+    return (f"the source is shorter than one window ({seconds:.2f} s of face frames, at least 3 frames, are needed "
+            "for the first one); give a longer source, or a shorter --clip-seconds")
 
 
 class _Steps:
