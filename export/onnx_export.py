@@ -23,7 +23,7 @@ from torch import nn
 
 from mer_live.atomic import atomic_path, check_writable
 from mer_live.checkpoint import Checkpoint, load_checkpoint
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 from mer_live.onnx_metadata import INPUT_NAME, OUTPUT_NAMES, write_metadata
 from mer_live.spec import ModelSpec
 

@@ -12,7 +12,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 from mer_live.flow import clip_flow, to_gray
 from mer_live.interpolation import interpolate
 

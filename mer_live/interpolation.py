@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 
 INTERPOLATIONS = ("linear", "tim")
 

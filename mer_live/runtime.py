@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 from mer_live.onnx_metadata import (MetadataError, ModelFileError, load_model_proto, read_metadata,  # noqa: F401
                                     spec_from_props)
 from mer_live.spec import ModelSpec

@@ -46,7 +46,7 @@ def test_engine_config_refuses_bad_values_as_a_usage_error(captured_run, capsys)
 
 
 def test_unknown_choice_suggests_the_nearest_never_corrects(captured_run, capsys):
-    assert "did you mean cuda?" in usage_error(capsys, "--provider", "cdua")
+    assert "did you mean 'cuda'?" in usage_error(capsys, "--provider", "cdua")
     assert not captured_run
 
 

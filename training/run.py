@@ -23,7 +23,7 @@ import torch
 
 from mer_live.atomic import check_writable, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 from mer_live.datasets import DatasetError, DatasetIndex, UnknownLabelError, load_dataset
 from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.features import FEATURE_CHANNELS

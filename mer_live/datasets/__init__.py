@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mer_live.choices import unknown_choice
+from mer_live.suggest import unknown_choice
 from mer_live.datasets import catalog
 from mer_live.datasets.catalog import CLASS_NAMES, DATASETS, FPS, LOSO_SUBJECTS
 from mer_live.datasets.records import (MIN_CLIP_FRAMES, ClipRecord, DatasetError, DatasetIndex, UnknownLabelError,
