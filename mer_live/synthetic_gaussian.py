@@ -57,6 +57,7 @@ class GaussianClip:
 class GaussianDataset:
     root: Path                   # DATA_PATH for `mer-train MODEL root SMIC`
     clips: tuple[GaussianClip, ...]
+    faces: dict[str, int]        # subject -> index of its face in skimage.data.lfw_subset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,10 +175,12 @@ def make_gaussian_smic(root: str | os.PathLike, subjects: int = 8, clips_per_cla
     top = root.joinpath(*catalog.SMIC_FRAMES_DIR)
     faces = np.random.default_rng([seed, 7]).permutation(FACES_IN_SUBSET)
     clips: list[GaussianClip] = []
+    used: dict[str, int] = {}
     for index, number in enumerate(numbers[:subjects]):
         rng = np.random.default_rng([seed, number])
-        look = _subject_look(rng, int(faces[index]), image_size)
         subject = catalog.subject_id("SMIC", number)
+        used[subject] = int(faces[index])
+        look = _subject_look(rng, used[subject], image_size)
         for label in catalog.CLASS_NAMES["SMIC"]:
             field = _field(look, label)
             for k in range(clips_per_class):
@@ -191,4 +194,4 @@ def make_gaussian_smic(root: str | os.PathLike, subjects: int = 8, clips_per_cla
                 for path, frame in zip(paths, frames):
                     write_frame(path, frame)
                 clips.append(GaussianClip(subject, clip_id, label, paths, apex, amplitude))
-    return GaussianDataset(root=root, clips=tuple(clips))
+    return GaussianDataset(root=root, clips=tuple(clips), faces=used)
