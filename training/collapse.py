@@ -29,7 +29,7 @@ def collapse_reason(train_truth: Sequence[int], train_pred: Sequence[int], train
 
 
 def advice(options) -> str:
-    """What to try for a fold that did not fit, given the run's options."""
+    """What to try for a fold that did not fit, given the run's options (a list, to follow "try")."""
     tips = []
     if options.lr > 1e-5:
         tips.append(f"a lower -lr (this run: {options.lr:g}; the paper's is 1e-5)")
@@ -42,4 +42,4 @@ def advice(options) -> str:
         tips.append("--clip-grad 1.0")
     if not options.retry_collapsed:
         tips.append("--retry-collapsed 1 (re-trains such a fold from another initialisation; reported)")
-    return "try " + ", ".join(tips)
+    return ", ".join(tips)

@@ -122,7 +122,7 @@ def console_summary(report: dict[str, Any], out_dir: Path) -> str:
     collapsed = report["collapsed_folds"]
     if collapsed:
         lines.append(f"  WARNING: {len(collapsed)} of {report['folds']} folds did not fit their training data: "
-                     f"{', '.join(collapsed)}. They are in the figures above; {report['fit_check']['advice']}.")
+                     f"{', '.join(collapsed)}. They are in the figures above; try {report['fit_check']['advice']}.")
     lines.append(f"  report: {out_dir / 'report.md'}")
     return "\n".join(lines)
 

@@ -229,6 +229,10 @@ def load_fold(out_dir: Path, work: Work) -> dict[str, Any]:
     folder = out_dir / work.folder
     fold = read_json(folder / "predictions.json")
     result = read_json(folder / "result.json")
+    if "per_epoch" not in result:
+        raise TrainingError(f"{folder} was written by an older mer-train without per-epoch train and held-out "
+                            "figures; its report cannot be rebuilt. Delete that fold's folder to re-train it, or "
+                            "give another --out")
     fold.update({k: result[k] for k in ("last", "test_selected_epoch", "per_epoch", "collapsed", "attempts")})
     return fold
 
@@ -250,7 +254,7 @@ def train_fold(work: Work, options: TrainOptions, k: int, make_sets, device: tor
             name = "the final model" if work.subject is None else f"fold {work.subject}"
             more = attempt < options.retry_collapsed
             write(f"mer-train: warning: {name} did not fit its training data ({outcome.collapse})"
-                  + ("; retrying from another initialisation" if more else f"; {advice(options)}"))
+                  + ("; retrying from another initialisation" if more else f"; try {advice(options)}"))
     return outcome, attempts
 
 
