@@ -240,7 +240,7 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, synth_root, cache
 
 def test_same_command_and_seed_give_the_same_report(synth_root, cache_dir, tmp_path, one_thread):
     out = tmp_path / "again"
-    args = [MODEL, synth_root, "SMIC", *FAST, "--subjects", "s01", "s02", "--out", out, "--cache-dir", cache_dir]
+    args = [MODEL, synth_root, "SMIC", *FAST, "--subjects", "s02", "--out", out, "--cache-dir", cache_dir]
     assert mer_train(*args) == 0
     first = {name: (out / name).read_bytes() for name in ("report.json", "report.md")}
     first_probs = fold_probabilities(out)
