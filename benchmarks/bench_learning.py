@@ -11,11 +11,12 @@ scale, amplitude, noise, timing and motion sites: no field shared across subject
 Recipes: "paper" is the paper's constant AdamW rate; "stable" adds --warmup-epochs, cosine decay and
 --clip-grad (the values below).
 
-The default grid is sized to finish in bounded time on 2 CPU cores (4 subjects, 3 clips per class, 32 px,
-8 frames, 15 epochs, one torch thread): tens of minutes, not hours. The benchmark's defaults (epochs, sizes,
-the stable recipe's values) were chosen on seeds 0 1 2; the figures to report come from the default seeds
-10 11 12, which played no part in that choice. `--full` runs the issue's scale (8 subjects, 4 clips per
-class, 64 px, 20 epochs) and is slow on a CPU.
+The default grid is sized for bounded time on 2 CPU cores: 60 runs (2 generators x 3 seeds x 10 cells),
+each 4 LOSO folds of 12 epochs on 36 clips at 28 px and 8 frames, on one torch thread; a batch-1 run costs
+two to three batch-4 runs. The benchmark's defaults (epochs, sizes, the stable recipe's values) were chosen
+on seeds 0 1 2; the figures to report come from the default seeds 10 11 12, which played no part in that
+choice. `--full` runs the issue's scale (8 subjects, 4 clips per class, 64 px, 20 epochs: tens of times the
+work per run) and is slow on a CPU.
 
     python benchmarks/bench_learning.py                        # the default grid, report seeds
     python benchmarks/bench_learning.py --seeds 0 1 2          # the tuning seeds
@@ -109,6 +110,8 @@ def grid(args: argparse.Namespace) -> None:
         collapsed, folds = sum(r[1] for r in rows), sum(r[2] for r in rows)
         print(f"{generator:10s} {recipe:7s} {lr:<7g} {bs:5d}  {spread([r[0] for r in rows]):33s} "
               f"{collapsed:2d}/{folds:<2d} {collapsed / folds:4.0%}   {statistics.mean(r[3] for r in rows):8.0f}")
+    print("did not fit: folds whose model ended predicting one class, or near chance, on its own training data "
+          "(the collapse guard); wall time on this machine as it was loaded")
 
 
 def defaults_check(args: argparse.Namespace) -> None:
