@@ -21,7 +21,7 @@ work per run) and is slow on a CPU.
     python benchmarks/bench_learning.py                        # the default grid, report seeds
     python benchmarks/bench_learning.py --seeds 0 1 2          # the tuning seeds
     python benchmarks/bench_learning.py --full                 # the issue's scale
-    python benchmarks/bench_learning.py --defaults-check       # mer-train's defaults (lr 1e-5) on the gaussian
+    python benchmarks/bench_learning.py --defaults-check       # mer-train's recipe (lr 1e-5) on the gaussian
                                                                # generator at the issue's scale: does every fold fit?
     python benchmarks/bench_learning.py --gpu-speed            # GPU: seconds per epoch at 224 px / 16 frames,
                                                                # with and without --amp, side by side
@@ -115,20 +115,21 @@ def grid(args: argparse.Namespace) -> None:
 
 
 def defaults_check(args: argparse.Namespace) -> None:
-    """mer-train's own defaults (AdamW lr 1e-5, constant) at the issue's scale on the gaussian generator."""
+    """mer-train's own recipe (AdamW lr 1e-5, constant) at the issue's scale on the gaussian generator."""
     import torch
 
     torch.set_num_threads(args.threads)
+    bs, epochs = args.defaults_batch_size, args.defaults_epochs
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "gaussian"
         make_gaussian_smic(root, subjects=8, clips_per_class=4, seed=args.seeds[0], image_size=64)
         args.image_size, args.num_frames = 64, 8
         held_out = [f"s{n:02d}" for n in (1, 2, 3, 4, 5, 6, 8, 9)[:args.defaults_folds]]
-        report, seconds = train(root, Path(tmp) / "run", Path(tmp) / "cache", args, 1e-5, 4, args.seeds[0],
-                                ["--subjects", *held_out], 20)
-    print(f"mer-train {MODEL} DATA SMIC --variant nano -imgsize 64 -num_frames 8 -ep 20 -bs 4 --imbalanced_sampler "
-          f"(lr 1e-5, the default) on the gaussian generator (8 subjects, 96 clips), seed {args.seeds[0]}, "
-          f"{report['folds']} folds:")
+        report, seconds = train(root, Path(tmp) / "run", Path(tmp) / "cache", args, PAPER_LR, bs, args.seeds[0],
+                                ["--subjects", *held_out], epochs)
+    print(f"mer-train {MODEL} DATA SMIC --variant nano -imgsize 64 -num_frames 8 -ep {epochs} -bs {bs} "
+          f"--imbalanced_sampler (lr 1e-5, the default) on the gaussian generator (8 subjects, 96 clips), "
+          f"seed {args.seeds[0]}, {report['folds']} folds:")
     for fold in report["per_fold"]:
         print(f"  {fold['subject']}: train UF1 (last epoch) {fold['train_uf1']:.3f}, held-out UF1 {fold['uf1']:.3f}"
               + (f"  DID NOT FIT: {fold['collapsed']}" if fold["collapsed"] else ""))
@@ -187,6 +188,10 @@ def main() -> None:
     p.add_argument("--defaults-check", action="store_true")
     p.add_argument("--defaults-folds", type=int, default=4, choices=range(1, 9), metavar="1..8",
                    help="--defaults-check: how many of the 8 subjects' folds to run (the issue ran 4)")
+    p.add_argument("--defaults-batch-size", type=int, default=4, help="--defaults-check: -bs (the issue's 4; "
+                                                                       "mer-train's default is 1)")
+    p.add_argument("--defaults-epochs", type=int, default=20, help="--defaults-check: -ep (the issue's 20; "
+                                                                    "mer-train's default is 100)")
     p.add_argument("--gpu-speed", action="store_true")
     p.add_argument("--model", default=MODEL, help="--gpu-speed only")
     p.add_argument("--gpu-variant", default="base")
