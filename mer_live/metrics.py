@@ -7,6 +7,10 @@ Undefined classes: a class with no true clip has no recall, and a class absent f
 prediction has F1 = 0/0. Such per-class values are reported as None and left out of the mean, so a
 fold (or a subset) that happens to lack a class is scored on the classes it has, not punished with a
 zero it could not avoid. A class that was predicted but never true has F1 = 0 and counts.
+This is the default, `absent="omit"`, and the project's honest figure uses it.
+
+The original code (Hong et al. 2022, meter.py) averaged over ALL classes, an undefined value counting 0;
+`absent="zero"` reproduces that, for the figures reported as the original code computed them.
 """
 from __future__ import annotations
 
@@ -29,16 +33,24 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
     return cm
 
 
-def _mean_defined(values: list[float | None]) -> float:
+ABSENT_CONVENTIONS = ("omit", "zero")
+
+
+def _mean(values: list[float | None], absent: str) -> float:
+    if absent == "zero":
+        return float(np.mean([0.0 if v is None else v for v in values])) if values else 0.0
     defined = [v for v in values if v is not None]
     return float(np.mean(defined)) if defined else 0.0
 
 
-def scores(cm: np.ndarray) -> dict[str, Any]:
+def scores(cm: np.ndarray, absent: str = "omit") -> dict[str, Any]:
     """Acc, UAR (mean per-class recall), UF1 (mean per-class F1 = 2TP / (2TP + FP + FN)).
 
-    Per-class lists hold None where the value is undefined (see the module docstring).
+    Per-class lists hold None where the value is undefined; `absent` says how the means treat them:
+    "omit" leaves them out, "zero" counts them as 0 (the original code's convention).
     """
+    if absent not in ABSENT_CONVENTIONS:
+        raise ValueError(f"absent must be one of {ABSENT_CONVENTIONS}, got {absent!r}")
     cm = np.asarray(cm, dtype=np.int64)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"confusion matrix must be square, got shape {cm.shape}")
@@ -55,8 +67,8 @@ def scores(cm: np.ndarray) -> dict[str, Any]:
     total = int(cm.sum())
     return {
         "acc": float(tp.sum() / total) if total else 0.0,
-        "uar": _mean_defined(recall),
-        "uf1": _mean_defined(f1),
+        "uar": _mean(recall, absent),
+        "uf1": _mean(f1, absent),
         "recall": recall,
         "f1": f1,
         "support": support.tolist(),
@@ -64,7 +76,8 @@ def scores(cm: np.ndarray) -> dict[str, Any]:
     }
 
 
-def scores_from_predictions(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> dict[str, Any]:
+def scores_from_predictions(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int,
+                            absent: str = "omit") -> dict[str, Any]:
     """`scores` of the confusion matrix of these predictions, with the matrix itself under "confusion"."""
     cm = confusion_matrix(y_true, y_pred, num_classes)
-    return {**scores(cm), "confusion": cm.tolist()}
+    return {**scores(cm, absent), "confusion": cm.tolist()}

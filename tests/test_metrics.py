@@ -46,3 +46,14 @@ def test_bad_input_is_refused():
         confusion_matrix([0, 3], [0, 1], 3)
     with pytest.raises(ValueError, match="labels"):
         confusion_matrix([0, 1], [0], 3)
+
+
+def test_original_convention_counts_undefined_classes_as_zero():
+    """The original code's meter.py: the mean runs over ALL classes, 0/0 counting 0."""
+    cm = confusion_matrix([0, 1, 1], [0, 1, 1], 3)          # class 2 absent from truth and prediction
+    s = scores(cm, absent="zero")
+    assert s["uf1"] == pytest.approx(2 / 3) and s["uar"] == pytest.approx(2 / 3)
+    assert s["f1"][2] is None and s["acc"] == pytest.approx(1.0)
+    assert scores(cm)["uf1"] == pytest.approx(1.0)        # the default still leaves it out
+    with pytest.raises(ValueError, match="absent"):
+        scores(cm, absent="drop")

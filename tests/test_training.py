@@ -1,7 +1,7 @@
 """mer-train end to end on the synthetic SMIC set (3 subjects x 3 classes, 32 px, 4 frames, nano model).
 
-One short LOSO run (module fixture) is checked for every output; resume, torchrun and bad inputs are
-checked against it.
+One short LOSO run (module fixture) is checked for every output; resume, torchrun (both modes), the
+collapse guard, determinism and bad inputs are checked against it.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -60,6 +61,22 @@ def fold_probabilities(out: Path) -> dict[str, list]:
             for d in sorted((out / "folds").iterdir())}
 
 
+def assert_close(a, b, path="report") -> None:
+    """Equal structures; floats equal to 1e-5."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            assert_close(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, abs=1e-5), path
+    else:
+        assert a == b, path
+
+
 def assert_same_models(a: Path, b: Path) -> None:
     """Same held-out probabilities: the same models were trained, not merely the same argmax."""
     probs_a, probs_b = fold_probabilities(a), fold_probabilities(b)
@@ -77,7 +94,7 @@ def test_loso_run_writes_every_output(full_run, synth_root):
     for name in ("report.json", "report.md", "confusion.png", "options.json", "final/model.pt", "final/result.json"):
         assert (full_run / name).is_file(), name
     tb = full_run / "tensorboard" / "tb"
-    for writer in ("loso", "final", "subjects/s01", "subjects/s03", "visualize"):
+    for writer in ("loso", "loso/hparams", "final", "subjects/s01", "subjects/s03", "visualize"):
         assert list((tb / writer).glob("events.out.tfevents.*")), writer
 
     ckpt = load_checkpoint(full_run / "folds" / "s02" / "model.pt")
@@ -91,8 +108,50 @@ def test_loso_run_writes_every_output(full_run, synth_root):
     assert final.info["held_out"] is None
 
     report_md = (full_run / "report.md").read_text()
-    assert "last epoch (honest)" in report_md and "test-selected (optimistic, as the seed reported)" in report_md
-    assert "| F1 ne | F1 po | F1 sur |" in report_md
+    for name in ("last epoch (honest)", "test-selected per subject (optimistic; the original code's reported figure)",
+                 "best single epoch (optimistic; the original code's second figure)", "| F1 ne | F1 po | F1 sur |",
+                 "## Per epoch", "held-out loss"):
+        assert name in report_md, name
+    assert "seed" not in report_md.replace("seed 0", "")  # a random seed only, never the original code
+
+
+def test_tensorboard_holds_what_the_original_code_logged(full_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def tags(folder):
+        events = EventAccumulator(str(folder), size_guidance={"images": 0, "scalars": 0})
+        events.Reload()
+        return events
+
+    tb = full_run / "tensorboard" / "tb"
+    loso = tags(tb / "loso")
+    for tag in ("UF1/train", "UF1/held-out", "Acc/train", "UAR/held-out", "Loss/train", "Loss/held-out"):
+        assert [e.step for e in loso.Scalars(tag)] == [1, 2], tag
+    assert [e.step for e in loso.Images("Confusion")] == [1, 2]
+    assert loso.Images("BestConfusion/test-selected") and loso.Images("BestConfusion/best-epoch")
+    hparams = b"".join(p.read_bytes() for p in (tb / "loso" / "hparams").glob("events.out.tfevents.*"))
+    assert b"hparams" in hparams and b"imbalanced_sampler" in hparams and b"test_selected/uf1" in hparams
+    subject = tags(tb / "subjects" / "s02")
+    assert [e.step for e in subject.Scalars("Loss/held-out")] == [1, 2]
+    videos = tags(tb / "visualize")
+    gifs = [t for t in videos.Tags()["images"] if t.endswith("/video")]
+    assert len(gifs) == 9 and all(videos.Images(t)[0].encoded_image_string[:4] == b"GIF8" for t in gifs)
+
+
+def original_scores(cm: np.ndarray) -> tuple[float, float, float]:
+    """Acc, UAR, UF1 as the original code's meter.py computes them: means over ALL classes, 0/0 counting 0."""
+    tp = np.diag(cm)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    denominator = 2 * tp + (predicted - tp) + (support - tp)
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(len(cm)), where=denominator != 0)
+    recall = np.divide(tp, support, out=np.zeros(len(cm)), where=support != 0)
+    return tp.sum() / cm.sum(), recall.mean(), f1.mean()
+
+
+def confusion(truth, pred, k=3) -> np.ndarray:
+    cm = np.zeros((k, k), np.int64)
+    np.add.at(cm, (np.asarray(truth), np.asarray(pred)), 1)
+    return cm
 
 
 def test_log_has_whole_lines_and_counts_the_folds_apart_from_the_final_model(full_run):
@@ -104,24 +163,60 @@ def test_log_has_whole_lines_and_counts_the_folds_apart_from_the_final_model(ful
 
 
 def test_report_figures_equal_metrics_recomputed_from_saved_predictions(full_run):
+    """Honest: last epoch pooled. Test-selected: per subject the FIRST epoch of highest UF1 (original formula),
+    confusions summed. Best epoch: the one epoch of highest pooled UF1. All from predictions.json alone."""
     report = json.loads((full_run / "report.json").read_text())
-    truth, last, selected = [], [], []
+    truth, last = [], []
+    selected = np.zeros((3, 3), np.int64)
+    per_epoch = [np.zeros((3, 3), np.int64) for _ in range(2)]
     for fold_dir in sorted((full_run / "folds").iterdir()):
         predictions = json.loads((fold_dir / "predictions.json").read_text())
-        result = json.loads((fold_dir / "result.json").read_text())
-        truth += predictions["labels"]
+        labels, epochs = predictions["labels"], predictions["pred_per_epoch"]
+        truth += labels
         last += predictions["pred_last"]
-        assert predictions["pred_last"] == predictions["pred_per_epoch"][-1]
-        best = result["test_selected_epoch"] - 1
-        assert predictions["pred_test_selected"] == predictions["pred_per_epoch"][best]
-        selected += predictions["pred_per_epoch"][best]
+        assert predictions["pred_last"] == epochs[-1]
+        uf1 = [original_scores(confusion(labels, p))[2] for p in epochs]
+        first_best = uf1.index(max(uf1))
+        assert json.loads((fold_dir / "result.json").read_text())["test_selected_epoch"] == first_best + 1
+        selected += confusion(labels, epochs[first_best])
+        for e, p in enumerate(epochs):
+            per_epoch[e] += confusion(labels, p)
     assert report["clips"] == len(truth) == 9 and report["folds"] == 3
-    for key, preds in (("honest", last), ("test_selected", selected)):
-        expected = scores_from_predictions(truth, preds, 3)
-        for k in FIGURES:
-            assert report[key][k] == expected[k], (key, k)  # JSON keeps floats exactly
+    expected = scores_from_predictions(truth, last, 3)
+    for k in FIGURES:
+        assert report["honest"][k] == expected[k], k  # JSON keeps floats exactly
+    assert report["test_selected"]["confusion"] == selected.tolist()
+    assert (report["test_selected"]["acc"], report["test_selected"]["uar"], report["test_selected"]["uf1"]) == \
+        pytest.approx(original_scores(selected))
+    pooled_uf1 = [original_scores(cm)[2] for cm in per_epoch]
+    best = pooled_uf1.index(max(pooled_uf1))
+    assert report["best_epoch"]["epoch"] == best + 1 and report["best_epoch"]["confusion"] == per_epoch[best].tolist()
+    assert report["best_epoch"]["uf1"] == pytest.approx(pooled_uf1[best])
     md = (full_run / "report.md").read_text()
     assert f"| {report['honest']['acc']:.4f} | {report['honest']['uar']:.4f} | {report['honest']['uf1']:.4f} |" in md
+    assert "all classes averaged, an undefined class counting 0" in md and "left out of UAR/UF1" in md
+
+
+def test_collapsed_folds_are_named_in_report_json_and_md(full_run, capsys):
+    """Two epochs at lr 1e-3 do not fit the training data: every such fold is named, none is dropped."""
+    report = json.loads((full_run / "report.json").read_text())
+    did_not_fit = []
+    for fold_dir in sorted((full_run / "folds").iterdir()):
+        last = json.loads((fold_dir / "result.json").read_text())["per_epoch"][-1]
+        cm = np.asarray(last["train_confusion"])
+        one_class = (cm.sum(axis=0) > 0).sum() == 1
+        if one_class or original_scores(cm)[2] < 1 / 3 + 0.1:
+            did_not_fit.append(fold_dir.name)
+    assert did_not_fit, "this run was meant to collapse"
+    assert report["collapsed_folds"] == did_not_fit
+    assert [f["subject"] for f in report["per_fold"] if f["collapsed"]] == did_not_fit
+    assert report["folds"] == 3 and report["clips"] == 9        # nothing dropped
+    md = (full_run / "report.md").read_text()
+    section = md[md.index("## Did every fold fit"):md.index("## Pooled confusion")]
+    assert f"{len(did_not_fit)} of 3 folds did not fit their training data" in section
+    for subject in did_not_fit:
+        assert f"| {subject} |" in section
+    assert "a lower -lr" in section and "--retry-collapsed" in section
 
 
 def test_resume_after_kill_matches_uninterrupted_run(full_run, synth_root, cache_dir, tmp_path, monkeypatch, one_thread):
@@ -159,11 +254,39 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, synth_root, cache
     assert calls == [] and (out / "report.md").is_file()
 
 
-def test_test_selected_epoch_is_best_on_the_held_out_subject():
-    """The seed's pick: highest held-out accuracy, ties broken by UF1, then the earliest epoch."""
-    heldout = [{"acc": 0.5, "uf1": 0.9}, {"acc": 0.8, "uf1": 0.5}, {"acc": 0.8, "uf1": 0.7},
-               {"acc": 0.8, "uf1": 0.7}, {"acc": 0.6, "uf1": 1.0}]
-    assert fold.test_selected_epoch(heldout) == 2
+def test_same_command_and_seed_give_the_same_report(synth_root, cache_dir, tmp_path, one_thread):
+    out = tmp_path / "again"
+    args = [MODEL, synth_root, "SMIC", *FAST, "--subjects", "s02", "--out", out, "--cache-dir", cache_dir]
+    assert mer_train(*args) == 0
+    first = {name: (out / name).read_bytes() for name in ("report.json", "report.md")}
+    first_probs = fold_probabilities(out)
+    import shutil
+
+    shutil.rmtree(out)
+    assert mer_train(*args) == 0
+    assert {name: (out / name).read_bytes() for name in first} == first
+    assert fold_probabilities(out) == first_probs   # bit for bit
+
+
+def test_retry_collapsed_retrains_and_reports_it(synth_root, cache_dir, tmp_path, monkeypatch, one_thread):
+    """--retry-collapsed: a fold that did not fit is re-trained from another initialisation, and the report says so."""
+    calls = []
+
+    def first_attempt_collapses(truth, guessed, train_uf1, k):
+        calls.append(train_uf1)
+        return "forced for the test" if len(calls) == 1 else None
+
+    monkeypatch.setattr(fold, "collapse_reason", first_attempt_collapses)
+    out = tmp_path / "retry"
+    assert mer_train(MODEL, synth_root, "SMIC", *FAST, "--subjects", "s01", "--retry-collapsed", "2", "--out", out,
+                     "--cache-dir", cache_dir) == 0
+    report = json.loads((out / "report.json").read_text())
+    (entry,) = report["per_fold"]
+    assert len(calls) == 2 and entry["attempts"] == 2 and entry["collapsed"] is None
+    assert [a["collapsed"] for a in entry["attempt_log"]] == ["forced for the test", None]
+    assert report["collapsed_folds"] == []
+    md = (out / "report.md").read_text()
+    assert "`--retry-collapsed 2` re-trained these folds" in md and "- s01: 2 attempts" in md
 
 
 def test_refuses_to_resume_into_a_folder_made_with_other_options(full_run, synth_root, cache_dir, capsys):
@@ -174,19 +297,37 @@ def test_refuses_to_resume_into_a_folder_made_with_other_options(full_run, synth
     assert "different options" in err and "lr" in err and "--out" in err
 
 
-def test_two_ranks_under_torchrun_match_one_process(full_run, synth_root, cache_dir, tmp_path):
-    out = tmp_path / "ranks"
+def torchrun(out: Path, synth_root: Path, cache_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "--module", "training.cli", MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out),
-           "--cache-dir", str(cache_dir), "--final"]
+           "--cache-dir", str(cache_dir), *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def test_two_ranks_under_torchrun_match_one_process(full_run, synth_root, cache_dir, tmp_path):
+    out = tmp_path / "ranks"
+    torchrun(out, synth_root, cache_dir, "--final")
     assert (out / "final" / "model.pt").is_file()
     two_ranks = json.loads((out / "report.json").read_text())
     one_process = json.loads((full_run / "report.json").read_text())
     assert figures(two_ranks) == figures(one_process)
     assert_same_models(out, full_run)
+
+
+def test_ddp_inside_each_fold_matches_one_process(full_run, synth_root, cache_dir, tmp_path):
+    """--distribute ddp: both ranks train every fold together, each on its share of every -bs 3 batch (one
+    rank pads with a weight-0 clip); the gradients average to the single process's, so the report matches."""
+    out = tmp_path / "ddp"
+    done = torchrun(out, synth_root, cache_dir, "--distribute", "ddp")
+    assert done.stdout.count("ch3_1_fusion_cnn_like on SMIC, 3 LOSO folds") == 1   # one report, from rank 0
+    ddp = json.loads((out / "report.json").read_text())
+    one_process = json.loads((full_run / "report.json").read_text())
+    assert_close(figures(ddp), figures(one_process))   # the same up to float summation order
+    assert_same_models(out, full_run)
+    assert json.loads((out / "options.json").read_text())["distribute"] == "ddp"
 
 
 # ---------------------------------------------------------------- bad input, refused before training

@@ -17,8 +17,9 @@ from mer_live.datasets.records import MIN_CLIP_FRAMES
 from mer_live.features import FEATURE_MODES
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.models import VARIANTS
-
+from training.distributed import DISTRIBUTE_MODES
 from training.options import TrainingError, TrainOptions
+from training.schedule import LR_SCHEDULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     original.add_argument("--imbalanced_sampler", "--imbalanced-sampler", dest="imbalanced_sampler", action="store_true",
                           help="draw len(train) clips per epoch with replacement, weighted 1/(count of the class)")
     original.add_argument("--subtb", "--subject-tensorboard", dest="subtb", action="store_true",
-                          help="TensorBoard curves for every held-out subject (with -tb)")
+                          help="TensorBoard curves for every held-out subject; without -tb they go under "
+                               "OUT/tensorboard (the original code's -tb default '.')")
     original.add_argument("--visualize", action="store_true",
-                          help="sample held-out clips with their predictions: PNG strips (and TensorBoard images with -tb)")
+                          help="sample held-out clips with their predictions: PNG strips, and with TensorBoard on, "
+                               "videos captioned with the true label and the class probabilities")
     more = p.add_argument_group("more options")
     more.add_argument("--out", "-o", default=None,
                       help="output folder (default runs/MODEL-DATASET, so the same command resumes)")
@@ -87,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"leave out clips of fewer than {MIN_CLIP_FRAMES} frames (no motion to learn from); "
                            "without it they stop the run, listed")
     p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    recipe = p.add_argument_group("optional recipe for higher learning rates (the paper's recipe is the default)")
+    recipe.add_argument("--lr-schedule", dest="lr_schedule", choices=LR_SCHEDULES, default=TrainOptions.lr_schedule,
+                        help="constant rate, or cosine decay to 1%% of -lr over the run (per optimizer step)")
+    recipe.add_argument("--warmup-epochs", dest="warmup_epochs", type=int, default=TrainOptions.warmup_epochs,
+                        metavar="N", help="raise the rate linearly from ~0 to -lr over the first N epochs")
+    recipe.add_argument("--clip-grad", dest="clip_grad", type=float, default=TrainOptions.clip_grad, metavar="NORM",
+                        help="clip the gradient norm to NORM (e.g. 1.0)")
+    recipe.add_argument("--retry-collapsed", dest="retry_collapsed", type=int, default=TrainOptions.retry_collapsed,
+                        metavar="N", help="re-train a fold whose model did not fit its own training data (one class, or "
+                             "train UF1 near chance) from another initialisation, up to N times; the report "
+                             "lists every retry")
+    more.add_argument("--distribute", choices=DISTRIBUTE_MODES, default=TrainOptions.distribute,
+                      help="under torchrun: 'folds' shares whole folds out across ranks; 'ddp' trains every fold "
+                           "on all ranks together (DistributedDataParallel, each -bs batch split across ranks)")
     return p
 
 

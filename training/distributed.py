@@ -1,8 +1,14 @@
-"""Process group for `torchrun`: folds are shared out across ranks, not split inside a fold.
+"""Process group for `torchrun`, in one of two modes (`--distribute`):
 
-Each rank trains whole folds on its own device (gloo on CPU, nccl on GPU) and writes their results to
-the shared output folder; rank 0 merges them into the report. Without torchrun the same code runs as a
-single process (world 1) and every call here is a no-op.
+- "folds": each rank trains whole folds on its own device (gloo on CPU, nccl on GPU) and writes their
+  results to the shared output folder; rank 0 merges them into the report. A fold's result does not
+  depend on which rank ran it, so the report equals a single process's.
+- "ddp": every rank trains the same fold together (DistributedDataParallel), as the original code did.
+  Each epoch's plan of clips (the imbalanced sampler's draws included) is drawn identically on every rank
+  and every batch of -bs clips is split across the ranks, so -bs is the batch of one optimizer step
+  whatever the number of ranks (the original code's -bs was per GPU). Rank 0 writes the fold's files.
+
+Without torchrun the same code runs as a single process (world 1) and every call here is a no-op.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import torch.distributed as dist
 
 # Folds differ in length; a rank may wait long at the final barrier for the slowest one.
 BARRIER_TIMEOUT = datetime.timedelta(days=7)
+DISTRIBUTE_MODES = ("folds", "ddp")
 
 
 @dataclass
@@ -55,6 +62,40 @@ def broadcast(ctx: Context, value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def gather(ctx: Context, values: list) -> list:
+    """Every rank's `values` concatenated in rank order (a copy of `values` without torchrun)."""
+    if not ctx.initialised:
+        return list(values)
+    boxes: list[list | None] = [None] * ctx.world
+    dist.all_gather_object(boxes, list(values))
+    return [v for box in boxes for v in box]
+
+
+def wrap_ddp(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The model under DistributedDataParallel (its parameters start as rank 0's)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+
+def rank_share(plan: list, batch_size: int, rank: int, world: int) -> tuple[list, list[float]]:
+    """This rank's part of an epoch plan, batch by batch, and a weight per item (0 for padding).
+
+    Batch j of the plan is plan[j*batch_size:(j+1)*batch_size]; rank r takes its items r, r+world, ...
+    Every rank gets the same count per batch (ceil(batch / world)) so their steps stay in lockstep; a
+    rank short of items repeats the batch's first one with weight 0, which adds nothing to the gradient.
+    """
+    share: list = []
+    weights: list[float] = []
+    for start in range(0, len(plan), batch_size):
+        batch = plan[start:start + batch_size]
+        per_rank = -(-len(batch) // world)
+        mine = batch[rank::world]
+        share += mine + [batch[0]] * (per_rank - len(mine))
+        weights += [1.0] * len(mine) + [0.0] * (per_rank - len(mine))
+    return share, weights
 
 
 def stop(ctx: Context) -> None:

@@ -46,6 +46,11 @@ class TrainOptions:
     drop_unknown_labels: bool = False  # leave out clips whose label the class map does not know (else: refused)
     drop_short_clips: bool = False     # leave out clips of fewer than MIN_CLIP_FRAMES frames (else: refused)
     debug: bool = False                # tracebacks for expected errors
+    lr_schedule: str = "constant"    # training.schedule.LR_SCHEDULES
+    warmup_epochs: int = 0
+    clip_grad: float | None = None   # max gradient norm; None: no clipping (the paper's recipe)
+    retry_collapsed: int = 0         # re-train a fold that did not fit its training data, up to N times
+    distribute: str = "folds"        # under torchrun: training.distributed.DISTRIBUTE_MODES
 
     # Options that change what a run computes; a resume must match them. The rest (where logs go, how
     # many workers, which GPU, whether to also train a final model) may differ between sessions. The drop_*
@@ -54,6 +59,10 @@ class TrainOptions:
     RESULT_KEYS = ("model", "data_path", "dataset", "image_size", "feature", "interpolation", "num_frames",
                    "batch_size", "lr", "epochs", "imbalanced_sampler", "subjects", "seed", "amp",
                    "pretrained", "variant")
+    # Result-defining options added later: part of a run's identity only when they differ from these
+    # defaults, so folders written before them still resume.
+    LATER_RESULT_DEFAULTS = {"lr_schedule": "constant", "warmup_epochs": 0, "clip_grad": None,
+                             "retry_collapsed": 0, "distribute": "folds"}
 
     def output_dir(self) -> Path:
         """Deterministic default, so re-running the same command resumes the same run."""
@@ -67,6 +76,7 @@ class TrainOptions:
     def identity(self) -> dict[str, Any]:
         d = self.to_dict()
         ident = {k: d[k] for k in self.RESULT_KEYS}
+        ident.update({k: d[k] for k, default in self.LATER_RESULT_DEFAULTS.items() if d[k] != default})
         ident["data_path"] = str(Path(self.data_path).resolve())
         ident["optimizer"] = {"name": "AdamW", "betas": list(BETAS), "weight_decay": WEIGHT_DECAY}
         return json.loads(json.dumps(ident))  # normalised as it reads back from JSON

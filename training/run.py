@@ -1,11 +1,13 @@
-"""A whole training run: check inputs, fill the clip cache, run the LOSO folds (shared out across ranks
-under torchrun), optionally the final all-subject model, and write the report.
+"""A whole training run: check inputs, fill the clip cache, run the LOSO folds (under torchrun shared out
+across ranks, or trained by all ranks together with --distribute ddp), optionally the final all-subject
+model, and write the report.
 
 Output folder layout (resumable: a fold is finished when its result.json exists; it is written last):
     options.json                      the options that define the results (a resume must match them)
     folds/<subject>/model.pt          mer_live.checkpoint of the fold's model after the last epoch
     folds/<subject>/predictions.json  held-out clips, labels, predictions of every epoch, last probabilities
-    folds/<subject>/result.json       the fold's scores (honest and test-selected), losses, timing
+    folds/<subject>/result.json       the fold's scores, per-epoch train and held-out figures, whether it
+                                      fit its training data (and any retries), timing
     final/model.pt, final/result.json with --final / --final-only
     report.json, report.md, confusion.png
 """
@@ -34,9 +36,12 @@ from mer_live.progress import progress, write
 from mer_live.spec import ModelSpec
 from training import distributed
 from training.cache import ClipCache, default_cache_dir
+from training.collapse import advice
 from training.data import ClipDataset
-from training.fold import build_model, test_selected_epoch, train_model
+from training.figures import test_selected_epoch
+from training.fold import FoldOutcome, build_model, train_model
 from training.options import TrainingError, TrainOptions
+from training.schedule import LR_SCHEDULES
 from training.visualize import FoldLogger, safe_name
 
 WHERE_CLIPS_LIVE = {
@@ -140,6 +145,7 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
+    check_recipe(options)
     try:
         check_feature_compatible(options.model, options.feature)
         check_input_size(options.model, tuple(options.image_size), options.num_frames, options.variant)
@@ -158,6 +164,29 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"{options.model} (variant {options.variant}) cannot take {options.num_frames} frames of "
                             f"{h}x{w} px: {str(exc).splitlines()[0]}. Try -imgsize 224 or a multiple of 32") from exc
+
+
+def check_recipe(options: TrainOptions) -> None:
+    """The optional training recipe and distribution settings, before any work."""
+    if options.lr_schedule not in LR_SCHEDULES:
+        raise TrainingError(f"unknown --lr-schedule {options.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+    if not 0 <= options.warmup_epochs < options.epochs:
+        raise TrainingError(f"--warmup-epochs must be 0 or more and fewer than -ep {options.epochs}, "
+                            f"got {options.warmup_epochs}")
+    if options.clip_grad is not None and not options.clip_grad > 0:
+        raise TrainingError(f"--clip-grad must be a positive gradient norm (e.g. 1.0), got {options.clip_grad}")
+    if options.retry_collapsed < 0:
+        raise TrainingError(f"--retry-collapsed must be 0 or more, got {options.retry_collapsed}")
+    if options.distribute not in distributed.DISTRIBUTE_MODES:
+        raise TrainingError(f"unknown --distribute {options.distribute!r}; choose one of "
+                            f"{', '.join(distributed.DISTRIBUTE_MODES)}")
+
+
+def check_ranks(options: TrainOptions, ctx: distributed.Context) -> None:
+    if options.distribute == "ddp" and options.batch_size < ctx.world:
+        raise TrainingError(f"--distribute ddp splits every batch of -bs clips across the {ctx.world} ranks, so -bs "
+                            f"must be at least {ctx.world} (got {options.batch_size}); the original code's -bs 1 on "
+                            f"{ctx.world} GPUs is -bs {ctx.world} here")
 
 
 def check_resume(out_dir: Path, options: TrainOptions) -> None:
@@ -207,11 +236,11 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def fold_summary(work: Work, clips: list[ClipRecord], outcome, num_classes: int) -> tuple[dict, dict]:
+def fold_summary(work: Work, clips: list[ClipRecord], outcome: FoldOutcome, num_classes: int,
+                 attempts: list[dict[str, Any]]) -> tuple[dict, dict]:
     labels = [c.label for c in clips]
     last = scores_from_predictions(labels, outcome.heldout_preds[-1], num_classes)
-    best = test_selected_epoch(outcome.heldout)
-    selected = scores_from_predictions(labels, outcome.heldout_preds[best], num_classes)
+    best = test_selected_epoch(labels, outcome.heldout_preds, num_classes)
     predictions = {
         "subject": work.subject,
         "order": work.order,
@@ -229,10 +258,9 @@ def fold_summary(work: Work, clips: list[ClipRecord], outcome, num_classes: int)
         "epochs": outcome.epochs_run,
         "last": last,
         "test_selected_epoch": best + 1,
-        "test_selected": selected,
-        "heldout_per_epoch": outcome.heldout,
-        "train_loss": outcome.train_loss,
-        "train_uf1": outcome.train_uf1,
+        "collapsed": outcome.collapse,
+        "attempts": attempts,
+        "per_epoch": outcome.per_epoch,
         "seconds": outcome.seconds,
     }
     return predictions, result
@@ -242,14 +270,41 @@ def load_fold(out_dir: Path, work: Work) -> dict[str, Any]:
     folder = out_dir / work.folder
     fold = read_json(folder / "predictions.json")
     result = read_json(folder / "result.json")
-    fold.update(last=result["last"], test_selected=result["test_selected"],
-                test_selected_epoch=result["test_selected_epoch"], train_loss=result["train_loss"])
+    if "per_epoch" not in result:
+        raise TrainingError(f"{folder} was written by an older mer-train without per-epoch train and held-out "
+                            "figures; its report cannot be rebuilt. Delete that fold's folder to re-train it, or "
+                            "give another --out")
+    fold.update({k: result[k] for k in ("last", "test_selected_epoch", "per_epoch", "collapsed", "attempts")})
     return fold
+
+
+def train_fold(work: Work, options: TrainOptions, k: int, make_sets, device: torch.device, quiet: bool,
+               logger: FoldLogger, ctx: distributed.Context) -> tuple[FoldOutcome, list[dict[str, Any]]]:
+    """Train the fold; with --retry-collapsed N, again from another initialisation while it did not fit its
+    training data (at most N more times). Every attempt is returned for the report; the last one counts."""
+    attempts: list[dict[str, Any]] = []
+    for attempt in range(options.retry_collapsed + 1):
+        train_set, held_set = make_sets()
+        outcome = train_model(options, k, train_set, held_set, work.subject, device, quiet=quiet,
+                              on_epoch=logger.epoch_callback(work.subject, attempt), ctx=ctx, attempt=attempt)
+        attempts.append({"attempt": attempt + 1, "train_uf1": outcome.per_epoch[-1]["train_uf1"],
+                         "collapsed": outcome.collapse})
+        if outcome.collapse is None:
+            break
+        if ctx.rank == 0 or options.distribute != "ddp":
+            name = "the final model" if work.subject is None else f"fold {work.subject}"
+            more = attempt < options.retry_collapsed
+            write(f"mer-train: warning: {name} did not fit its training data ({outcome.collapse})"
+                  + ("; retrying from another initialisation" if more else f"; try {advice(options)}"))
+    return outcome, attempts
 
 
 # ---------------------------------------------------------------- the run
 def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: ClipCache, spec: ModelSpec,
-             device: torch.device, out_dir: Path, logger: FoldLogger, quiet: bool = False) -> dict[str, Any]:
+             device: torch.device, out_dir: Path, logger: FoldLogger, quiet: bool = False,
+             ctx: distributed.Context | None = None) -> dict[str, Any] | None:
+    """Train one unit and write its files (with --distribute ddp: every rank trains, rank 0 writes)."""
+    ctx = ctx or distributed.Context()
     k = len(index.class_names)
     if work.subject is None:
         train_clips, held_clips = list(index.clips), []
@@ -264,20 +319,24 @@ def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: Clip
         return ClipDataset([c.frames for c in clips], [c.label for c in clips], cache, options.feature,
                            options.num_frames, augment)
 
-    held_set = dataset(held_clips, False) if held_clips else None
-    outcome = train_model(options, k, dataset(train_clips, True), held_set, work.subject, device, quiet=quiet,
-                          on_epoch=logger.epoch_callback(work.subject))
+    def make_sets():
+        return dataset(train_clips, True), (dataset(held_clips, False) if held_clips else None)
+
+    outcome, attempts = train_fold(work, options, k, make_sets, device, quiet, logger, ctx)
+    if ctx.rank != 0 and options.distribute == "ddp" and ctx.initialised:
+        return None   # rank 0 holds the same outcome and writes it
     folder = out_dir / work.folder
     info = {"held_out": work.subject, "epoch": outcome.epochs_run, "epochs": options.epochs,
             "options": options.to_dict(), "seed": options.seed, "class_names": list(index.class_names),
             "model": options.model, "mer_live_version": _version()}
-    if held_set is None:
-        result = {"subject": None, "epochs": outcome.epochs_run, "train_loss": outcome.train_loss,
-                  "train_uf1": outcome.train_uf1, "seconds": outcome.seconds, "clips": len(train_clips)}
+    if not held_clips:
+        result = {"subject": None, "epochs": outcome.epochs_run, "collapsed": outcome.collapse,
+                  "attempts": attempts, "per_epoch": outcome.per_epoch, "seconds": outcome.seconds,
+                  "clips": len(train_clips)}
         save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
         write_text_atomic(folder / "result.json", json.dumps(result, indent=2))
         return result
-    predictions, result = fold_summary(work, held_clips, outcome, k)
+    predictions, result = fold_summary(work, held_clips, outcome, k, attempts)
     info["heldout_scores"] = {"acc": result["last"]["acc"], "uf1": result["last"]["uf1"]}
     write_text_atomic(folder / "predictions.json", json.dumps(predictions, indent=1))
     save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
@@ -312,16 +371,21 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     out_dir = options.output_dir()
     check_resume(out_dir, options)
     check_model(options, len(index.class_names), device)
+    check_ranks(options, ctx)
     subjects = [s for s in index.subjects if not options.subjects or s in options.subjects]
     if len(index.subjects) < 2 and not options.final_only:
         raise TrainingError(f"{options.dataset} under {options.data_path} has clips of one subject only; LOSO needs "
                             "two or more (or use --final-only to train one model on it)")
+    logger = FoldLogger(options, out_dir, writes=ctx.rank == 0 or options.distribute != "ddp")
     if ctx.rank == 0:
         write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
         print(index.summary())
         if empty_classes(index):
             print(f"warning: class(es) {', '.join(empty_classes(index))} have no clips: UF1 and UAR are taken over "
                   f"the other {len(index.class_names) - len(empty_classes(index))} classes", file=sys.stderr)
+        if logger.tb_root is not None:
+            print(f"TensorBoard logs: {logger.tb_root}" + ("" if options.tensorboard else
+                                                            " (--subtb without -tb: the original code's -tb '.')"))
     spec = model_spec(options, index)
     cache = make_cache(options)
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
@@ -332,15 +396,14 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         work.append(Work(len(work), None))
     pending = [w for w in work if not (out_dir / w.folder / "result.json").is_file()]
     pending = distributed.broadcast(ctx, pending)  # every rank shares out the same list
-    mine = pending[ctx.rank::ctx.world]
+    mine = pending if options.distribute == "ddp" else pending[ctx.rank::ctx.world]
     if ctx.rank == 0 and len(pending) < len(work):
         print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
 
-    logger = FoldLogger(options, out_dir)
     folds_here = [w for w in mine if w.subject is not None]   # the final model is no fold: it is named apart
     bar = progress(total=len(folds_here), desc=f"LOSO {options.model} {options.dataset}"
-                   + (f" rank {ctx.rank}" if ctx.world > 1 else ""), unit="fold", position=0,
-                   disable=quiet or not folds_here, log_every_s=0)
+                   + (f" rank {ctx.rank}" if ctx.world > 1 and options.distribute != "ddp" else ""), unit="fold",
+                   position=0, disable=quiet or not folds_here, log_every_s=0)
     done_truth: list[int] = []
     done_pred: list[int] = []
     for item in mine:
@@ -349,8 +412,8 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
                 write("final model: training on every subject")
         else:
             bar.set_description(f"held out {item.subject}", refresh=False)
-        run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
-        if item.subject is not None:
+        result = run_work(item, options, index, cache, spec, device, out_dir, logger, quiet, ctx)
+        if item.subject is not None and result is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
@@ -366,16 +429,13 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         if ctx.rank == 0:
             print(f"final model: {out_dir / 'final' / 'model.pt'}")
         return None
-    from training.report import build_report
+    from training.report import build_report, console_summary
 
     folds = [load_fold(out_dir, w) for w in work if w.subject is not None]
-    report = build_report(out_dir, folds, index.class_names, options.to_dict() | {"image_size": list(options.image_size)})
-    logger.report_done(report)
-    h, s = report["honest"], report["test_selected"]
-    print(f"\n{options.model} on {options.dataset}, {report['folds']} LOSO folds, {report['clips']} clips:\n"
-          f"  last epoch (honest):      Acc {h['acc']:.4f}  UAR {h['uar']:.4f}  UF1 {h['uf1']:.4f}\n"
-          f"  test-selected (optimistic, as the seed reported): Acc {s['acc']:.4f}  UAR {s['uar']:.4f}  UF1 {s['uf1']:.4f}\n"
-          f"  report: {out_dir / 'report.md'}")
+    report = build_report(out_dir, folds, index.class_names, options.to_dict() | {"image_size": list(options.image_size)},
+                          advice(options))
+    logger.report_done(report, folds)
+    print(console_summary(report, out_dir))
     if options.final or options.final_only:
         print(f"  final model: {out_dir / 'final' / 'model.pt'}")
     return report

@@ -1,10 +1,19 @@
-"""What a run shows while it trains: TensorBoard scalars (-tb), per-subject curves (--subtb), and sample
-held-out clips with their predictions (--visualize) as PNG strips (and TensorBoard images with -tb).
+"""What a run shows while it trains, in TensorBoard (-tb) and on disk.
 
-Strips instead of TensorBoard videos: add_video needs moviepy, which the project does not depend on.
+- -tb: the LOSO curves pooled over folds (train and held-out Acc, UAR, UF1, loss), a confusion figure per
+  epoch (train and held-out side by side), the test-selected ("best") confusion figure, the hparams
+  table, and the final model's curves; as the original code (Hong et al. 2022) logged them.
+- --subtb: the same curves for every held-out subject. Without -tb it logs under OUT/tensorboard, as the
+  original code's -tb default "." did; it never logs nothing.
+- --visualize: sample held-out clips with their predictions as PNG strips in each fold's folder, and with
+  -tb (or --subtb) as TensorBoard videos captioned with the true label and the class probabilities.
+
+TensorBoard's add_video needs moviepy, which the project does not depend on; the videos are written as the
+same GIF image summaries add_video writes, encoded with Pillow.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -18,11 +27,23 @@ from training.options import TrainOptions
 SAMPLES_PER_FOLD = 4
 FRAMES_PER_STRIP = 8
 TILE = 96
+VIDEO_SIDE = 160
+VIDEO_FPS = 4            # the original code's
+ORIGINAL_TB_DEFAULT = "."
+SCALARS = (("Acc", "acc"), ("UAR", "uar"), ("UF1", "uf1"), ("Loss", "loss"))
 
 
 def safe_name(name: str) -> str:
     """A subject or clip id as a file or folder name (CDE ids hold a slash: "SMIC/s01" -> "SMIC-s01")."""
     return name.replace("/", "-").replace("\\", "-")
+
+
+def tensorboard_root(options: TrainOptions, out_dir: Path) -> Path | None:
+    """Where TensorBoard logs go: -tb (relative: under OUT/tensorboard/); --subtb alone implies -tb '.'."""
+    tb = options.tensorboard or (ORIGINAL_TB_DEFAULT if options.subtb else None)
+    if tb is None:
+        return None
+    return Path(tb) if Path(tb).is_absolute() else out_dir / "tensorboard" / tb
 
 
 def clip_strip(frames: np.ndarray, flow: np.ndarray | None, caption: str) -> np.ndarray:
@@ -42,20 +63,80 @@ def clip_strip(frames: np.ndarray, flow: np.ndarray | None, caption: str) -> np.
     return np.ascontiguousarray(np.concatenate([band, body], axis=0))
 
 
-class FoldLogger:
-    """TensorBoard writers and sample strips for the folds this process runs."""
+def captioned_video(frames: np.ndarray, top: str, bottom: str) -> np.ndarray:
+    """(T, H, W, 3) uint8 frames enlarged, with the true label above and the probabilities below."""
+    out = []
+    for frame in frames:
+        image = cv2.resize(frame, (VIDEO_SIDE, VIDEO_SIDE), interpolation=cv2.INTER_NEAREST)
+        bands = [np.zeros((18, VIDEO_SIDE, 3), np.uint8) for _ in range(2)]
+        for band, text in zip(bands, (top, bottom)):
+            cv2.putText(band, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        out.append(np.concatenate([bands[0], image, bands[1]], axis=0))
+    return np.stack(out)
 
-    def __init__(self, options: TrainOptions, out_dir: Path):
+
+def video_summary(tag: str, frames: np.ndarray, fps: int = VIDEO_FPS):
+    """A TensorBoard video summary (an animated GIF image, as SummaryWriter.add_video writes) of RGB frames."""
+    from PIL import Image
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    buffer = io.BytesIO()
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    height, width = frames.shape[1:3]
+    image = Summary.Image(height=height, width=width, colorspace=3, encoded_image_string=buffer.getvalue())
+    return Summary(value=[Summary.Value(tag=tag, image=image)])
+
+
+def confusion_pair_figure(train: np.ndarray, held: np.ndarray, class_names: Sequence[str], title: str):
+    """Train and held-out confusion matrices side by side, each row normalised (as the original's figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(2.2 * len(class_names) + 3, 1.1 * len(class_names) + 2))
+    for ax, cm, name in zip(axes, (train, held), ("train", "held-out")):
+        cm = np.asarray(cm, np.float64)
+        rows = cm.sum(axis=1, keepdims=True)
+        share = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+        ax.set_yticks(range(len(class_names)), class_names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name, fontsize=9)
+        for (i, j), value in np.ndenumerate(share):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value > 0.5 else "black")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def hparams(options: dict[str, Any]) -> dict[str, Any]:
+    """The run's options as TensorBoard hparams values (numbers, strings, booleans)."""
+    keep = ("model", "dataset", "variant", "feature", "interpolation", "num_frames", "image_size", "batch_size", "lr",
+            "epochs", "imbalanced_sampler", "seed", "amp", "lr_schedule", "warmup_epochs", "clip_grad",
+            "retry_collapsed", "distribute")
+    out = {}
+    for key in keep:
+        value = options.get(key)
+        out[key] = value if isinstance(value, (bool, int, float, str)) else str(value)
+    return out
+
+
+class FoldLogger:
+    """TensorBoard writers and sample strips for the folds this process runs (none when `writes` is False)."""
+
+    def __init__(self, options: TrainOptions, out_dir: Path, writes: bool = True):
         self.options = options
         self.out_dir = out_dir
-        self.tb_root: Path | None = None
-        if options.tensorboard:
-            tb = Path(options.tensorboard)
-            self.tb_root = tb if tb.is_absolute() else out_dir / "tensorboard" / tb
+        self.writes = writes
+        self.tb_root = tensorboard_root(options, out_dir)
         self._writers: dict[str, Any] = {}
 
     def _writer(self, name: str):
-        if self.tb_root is None:
+        if self.tb_root is None or not self.writes:
             return None
         if name not in self._writers:
             from torch.utils.tensorboard import SummaryWriter
@@ -68,45 +149,80 @@ class FoldLogger:
         if writer is not None:
             writer.close()
 
-    def epoch_callback(self, subject: str | None) -> Callable[[int, dict[str, Any]], None] | None:
+    def epoch_callback(self, subject: str | None, attempt: int = 0) -> Callable[[int, dict[str, Any]], None] | None:
         """Per-epoch curves: each held-out subject's with --subtb, the final model's with -tb."""
-        if self.tb_root is None or (subject is not None and not self.options.subtb):
+        if self.tb_root is None or not self.writes or (subject is not None and not self.options.subtb):
             return None
         name = "final" if subject is None else f"subjects/{safe_name(subject)}"
+        if attempt:
+            name += f"-attempt{attempt + 1}"
 
         def log(epoch: int, record: dict[str, Any]) -> None:
             writer = self._writer(name)
-            for key, value in record.items():
-                writer.add_scalar(key, value, epoch + 1)
+            for label, key in SCALARS:
+                for part in ("train", "heldout"):
+                    if f"{part}_{key}" in record:
+                        writer.add_scalar(f"{label}/{part.replace('heldout', 'held-out')}", record[f"{part}_{key}"],
+                                          epoch + 1)
 
         return log
 
     def fold_done(self, subject: str, cache: ClipCache, held_clips: Sequence, predictions: dict[str, Any],
                   class_names: Sequence[str], folder: Path) -> None:
-        self._close(f"subjects/{safe_name(subject)}")
+        for name in [n for n in self._writers if n.startswith(f"subjects/{safe_name(subject)}")]:
+            self._close(name)
         if not self.options.visualize:
             return
         writer = self._writer("visualize")
         for i, clip in enumerate(held_clips[:SAMPLES_PER_FOLD]):
             prepared = cache.get(clip.frames)
             pred = predictions["pred_last"][i]
-            prob = predictions["probs_last"][i][pred]
-            caption = f"{clip.clip_id}: true {class_names[clip.label]}, predicted {class_names[pred]} ({prob:.2f})"
+            probs = predictions["probs_last"][i]
+            caption = f"{clip.clip_id}: true {class_names[clip.label]}, predicted {class_names[pred]} ({probs[pred]:.2f})"
             strip = clip_strip(prepared.frames, prepared.flow, caption)
             write_frame(folder / "visualize" / f"{safe_name(clip.clip_id)}.png", strip)
             if writer is not None:
-                writer.add_image(f"{safe_name(subject)}/{safe_name(clip.clip_id)}", strip, dataformats="HWC")
+                tag = f"{safe_name(subject)}/{safe_name(clip.clip_id)}"
+                writer.add_image(tag, strip, dataformats="HWC")
+                video = captioned_video(prepared.frames, f"true: {class_names[clip.label]}",
+                                        " ".join(f"{n} {p:.2f}" for n, p in zip(class_names, probs)))
+                writer._get_file_writer().add_summary(video_summary(f"{tag}/video", video), 0)
         self._close("visualize")
 
-    def report_done(self, report: dict[str, Any]) -> None:
-        """LOSO curves pooled over folds (had every fold stopped after epoch e) and the report text."""
+    def report_done(self, report: dict[str, Any], folds: Sequence[dict[str, Any]]) -> None:
+        """The LOSO curves, per-epoch and best confusion figures, the hparams table and the report text."""
         writer = self._writer("loso")
         if writer is None:
             return
+        import matplotlib.pyplot as plt
+
+        from training import figures
+        from training.report import confusion_figure
+
+        k = len(report["class_names"])
+        names = report["class_names"]
         for point in report["per_epoch"]:
-            for key in ("acc", "uar", "uf1", "train_loss"):
-                writer.add_scalar(f"loso/{key}", point[key], point["epoch"])
+            e = point["epoch"]
+            for label, key in SCALARS:
+                held_key = "heldout_loss" if key == "loss" else key
+                writer.add_scalar(f"{label}/train", point[f"train_{key}"], e)
+                writer.add_scalar(f"{label}/held-out", point[held_key], e)
+            train_cm = sum(np.asarray(f["per_epoch"][e - 1]["train_confusion"]) for f in folds)
+            fig = confusion_pair_figure(train_cm, figures.epoch_confusion(folds, k, e - 1), names,
+                                        f"epoch {e}: confusion pooled over folds")
+            writer.add_figure("Confusion", fig, e)
+            plt.close(fig)
+        for tag, key in (("BestConfusion/test-selected", "test_selected"), ("BestConfusion/best-epoch", "best_epoch"),
+                         ("Confusion/honest", "honest")):
+            fig = confusion_figure(report[key]["confusion"], names, report[key]["name"])
+            writer.add_figure(tag, fig, 0)
+            plt.close(fig)
         writer.add_text("report", (self.out_dir / "report.md").read_text(encoding="utf-8"))
+        metrics = {f"{key}/{m}": report[key][m] for key in ("honest", "test_selected", "best_epoch")
+                   for m in ("acc", "uar", "uf1")}
+        metrics["train_uf1_last"] = report["per_epoch"][-1]["train_uf1"] if report["per_epoch"] else 0.0
+        metrics["collapsed_folds"] = len(report["collapsed_folds"])
+        writer.add_hparams(hparams(report["options"]), metrics, run_name="hparams")
         self.close()
 
     def close(self) -> None:
