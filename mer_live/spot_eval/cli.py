@@ -1,0 +1,203 @@
+"""`mer-spot DATA_PATH DATASET`: MEGC-style evaluation of the live spotting engine on long videos.
+
+Runs the same causal streaming engine as `mer-live` over every video of a long-video dataset (CAS(ME)^2,
+SAMM Long Videos, CAS(ME)^3 part A), one video at a time, and scores the events it reports as MEGC does
+(IoU >= 0.5 with an annotation of the same type, one to one, pooled over videos: F1 for micro, macro and
+overall), adding what a live user meets: the delay from each expression's end to its report, and the
+false events per minute. Writes OUT/report.md, OUT/report.json and OUT/timelines/<video>.png; each video's
+result is kept as it finishes, so the same command resumes an interrupted run and only rebuilds the report
+of a finished one.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from mer_live.spot_eval.catalog import SPOT_DATASETS, TITLES
+
+PROG = "mer-spot"
+
+
+class UsageError(Exception):
+    """Bad input from the command line; reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one `mer-spot: error: ...` line (no usage block), exit 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mer_live.streaming.engine import FACE_MODES, EngineConfig
+    from mer_live.streaming.spotting import SpotterConfig
+
+    defaults, spotter = EngineConfig(), SpotterConfig()
+    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data_path", metavar="DATA_PATH",
+                        help="folder that holds the dataset's folder (/data, not /data/CASME_SQ)")
+    parser.add_argument("dataset", metavar="DATASET", choices=SPOT_DATASETS,
+                        help="; ".join(f"{k}: {v}" for k, v in TITLES.items()))
+    parser.add_argument("--model", help="ONNX model from mer-export to classify each event; without it the "
+                                        "engine only spots")
+    parser.add_argument("--out", help="output folder (default runs/spot-DATASET); an interrupted run resumes there")
+    parser.add_argument("--videos", nargs="+", metavar="VIDEO", help="only these videos (ids as in the report, "
+                                                                     "e.g. s15/15_0101disgustingteeth, 006_1, spNO.1/a)")
+    parser.add_argument("--skip-unlabeled", action="store_true",
+                        help="leave out videos without annotations (default: score them; all their events are "
+                             "false ones)")
+    parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"),
+                        help="ONNX Runtime provider for --model")
+    parser.add_argument("--stride", type=float, default=defaults.stride_s,
+                        help=f"seconds between windows (default {defaults.stride_s})")
+    parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help=f"spotting threshold (default {spotter.threshold})")
+    parser.add_argument("--detect-every", type=int, default=None,
+                        help="run the face detector every k-th frame (default: about 6 times a second, "
+                             f"{defaults.detect_every} frames at 30 fps)")
+    parser.add_argument("--face", default=defaults.face, choices=FACE_MODES,
+                        help="detect: MTCNN finds the face (raw frames, as the datasets ship); full: frames are "
+                             "already face crops")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def engine_config(args: argparse.Namespace, fps: float):
+    """The EngineConfig of the options; the detector's rate scales with the dataset's frame rate."""
+    from mer_live.streaming.engine import EngineConfig
+    from mer_live.streaming.spotting import SpotterConfig
+
+    defaults = EngineConfig()
+    spotter = SpotterConfig() if args.threshold is None else dataclasses.replace(SpotterConfig(),
+                                                                                 threshold=args.threshold)
+    detect_every = args.detect_every or max(1, round(defaults.detect_every * fps / 30.0))
+    return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=detect_every,
+                        face=args.face, spotter=spotter)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.stride <= 0:
+        raise UsageError("--stride must be > 0 seconds")
+    if args.clip_seconds is not None and args.clip_seconds <= 0:
+        raise UsageError("--clip-seconds must be > 0")
+    if args.threshold is not None and args.threshold <= 0:
+        raise UsageError("--threshold must be > 0")
+    if args.detect_every is not None and args.detect_every < 1:
+        raise UsageError("--detect-every must be >= 1")
+
+
+def _select(index, names: Sequence[str] | None, skip_unlabeled: bool):
+    videos = list(index.videos)
+    if names:
+        known = {v.video_id: v for v in videos}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            sample = ", ".join(list(known)[:4])
+            raise UsageError(f"--videos: {', '.join(unknown)} not in {index.name} (its videos are named like "
+                             f"{sample}, ...)")
+        videos = [known[n] for n in dict.fromkeys(names)]
+    if skip_unlabeled:
+        videos = [v for v in videos if v.intervals]
+    if not videos:
+        raise UsageError("no video left to score (--skip-unlabeled left none)")
+    return videos
+
+
+def _commit() -> str | None:
+    """The git commit of the mer_live package, when it runs from a checkout (for the report)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _prepare(args: argparse.Namespace):
+    """Everything checked before any work: (index, videos, classifier, config, out_dir, settings)."""
+    from mer_live.datasets.records import DatasetError
+    from mer_live.spot_eval.readers import load_long_videos
+    from mer_live.spot_eval.runner import engine_settings, spot_only_classifier
+
+    _check_numbers(args)
+    out_dir = Path(args.out or f"runs/spot-{args.dataset}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file; give a folder")
+    try:
+        index = load_long_videos(args.data_path, args.dataset)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    videos = _select(index, args.videos, args.skip_unlabeled)
+    if args.model:
+        from mer_live.runtime import OnnxClassifier
+
+        model = Path(args.model)
+        if not model.is_file():
+            raise UsageError(f"--model {model} does not exist; give an .onnx file written by mer-export")
+        try:
+            classifier = OnnxClassifier(model, provider=args.provider, batch_size=1)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise UsageError(f"--model {model}: {exc}") from None
+    else:
+        classifier = spot_only_classifier()
+    try:
+        config = engine_config(args, videos[0].fps)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),
+                "model": str(Path(args.model).resolve()) if args.model else None,
+                "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config)}
+    return index, videos, classifier, config, out_dir, settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        index, videos, classifier, config, out_dir, settings = _prepare(args)
+        from mer_live.spot_eval.runner import RunConflict, check_run_settings
+
+        try:
+            check_run_settings(out_dir, settings)
+        except RunConflict as exc:
+            raise UsageError(str(exc)) from None
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    from mer_live import __version__
+    from mer_live.progress import write
+    from mer_live.spot_eval.report import draw_video_timeline, write_report
+    from mer_live.spot_eval.runner import describe_classifier, run_videos
+
+    if not args.quiet:
+        write(f"{PROG}: {index.summary()}")
+        write(f"{PROG}: scoring {len(videos)} videos with {describe_classifier(classifier)}")
+    try:
+        results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
+                             on_done=lambda result: draw_video_timeline(out_dir, result))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished videos are kept in {out_dir}: run the same command to go on",
+              file=sys.stderr)
+        return 130
+    run_info = {"title": TITLES[args.dataset], "dataset": args.dataset, "data_path": settings["data_path"],
+                "classifier": describe_classifier(classifier), "model": settings["model"],
+                "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
+                "videos": [v.video_id for v in videos]}
+    report = write_report(out_dir, run_info, results, index.notes)
+    counts = report["summary"]["counts"]
+    print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
+                     for k in ("micro", "macro", "overall")))
+    print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
+    return 1 if any(row["errors"] for row in report["summary"]["per_video"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
