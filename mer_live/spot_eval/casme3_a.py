@@ -87,7 +87,7 @@ def load_casme3_a(data_path: Path) -> SpotIndex:
                 notes.append(ReaderNote("folder name case differs", f"{where}: {subject}/{clip} is {video_id} on disk"))
             apex = record[cols["apex"]] if "apex" in cols else None
             interval = interval_from_cells(record[cols["onset"]], apex, record[cols["offset"]], kind, first,
-                                           f"{where} ({video_id})", notes)
+                                           f"{where} of {sheet_path} ({video_id})", notes)
             if interval is not None:
                 target.setdefault(video_id, []).append(interval)
 

@@ -105,7 +105,7 @@ def load_casme_sq(data_path: Path) -> SpotIndex:
         video_id = _video_id(rawpic, folder, code, f"{where} of {sheet_path}")
         interval = interval_from_cells(cells[cols["onset"]], cells[cols["apex"]], cells[cols["offset"]],
                                        kind_cell(cells[cols["type"]], f"{where} of {sheet_path}"), first,
-                                       f"{where} ({video_id})", notes)
+                                       f"{where} of {sheet_path} ({video_id})", notes)
         if interval is not None:
             by_video.setdefault(video_id, []).append(interval)
 

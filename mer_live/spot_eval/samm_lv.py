@@ -64,7 +64,7 @@ def load_samm_lv(data_path: Path) -> SpotIndex:
         video_id = match.group(1)
         interval = interval_from_cells(record[cols["onset"]], record[cols["apex"]], record[cols["offset"]],
                                        kind_cell(record[cols["type"]], f"{where} of {sheet_path}"), first,
-                                       f"{where} ({filename})", notes)
+                                       f"{where} of {sheet_path} ({filename})", notes)
         if interval is not None:
             by_video.setdefault(video_id, []).append(interval)
 

@@ -76,9 +76,11 @@ class Renderer:
     def __init__(self, face: FaceImage, look: Look, script: Script, seed: int):
         self.look, self.script = look, script
         scale = look.eye_distance / face.eye_distance
-        self.source = cv2.resize(face.image, None, fx=scale, fy=scale,
-                                 interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC).astype(np.float32)
-        self.landmarks = face.landmarks * scale
+        scaled = cv2.resize(face.image, None, fx=scale, fy=scale,
+                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        pad = int(np.ceil(3.0 * look.eye_distance))           # room for the head ellipse of a face near an edge
+        self.source = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT).astype(np.float32)
+        self.landmarks = face.landmarks * scale + pad
         scaled = FaceImage(image=face.image, landmarks=self.landmarks, name=face.name)
         self.points = scaled.points()
         self.u, self.v = scaled.axes()
