@@ -9,8 +9,9 @@ The videos come from mer_live.spot_eval.synthetic (its own generator, never the 
 in the three datasets' layouts: faces (the astronaut photo and, by default, a neutral frame of the Pexels
 test video), micro-expressions of 0.2-0.5 s and 1-3 px, macro-expressions of 1-4 s (a 2 s smile among
 them), head drift, blinks, a head turn, a lighting step and talking; plus, in CAS(ME)^2's layout, one video
-with no expression at all (what a user sees when nothing happens). Each engine runs exactly as `mer-spot` runs it (raw frames, MTCNN face box). Every
-engine variant this build offers is measured in the same run, side by side.
+with no expression at all (what a user sees when nothing happens). Each engine runs exactly as `mer-spot`
+runs it (raw frames, MTCNN face box). Every engine variant this build offers is measured in the same run,
+side by side. The F1 figures do not depend on the machine (the engine's run() is deterministic); the speed does.
 """
 from __future__ import annotations
 

@@ -94,6 +94,24 @@ def test_an_interrupted_run_resumes_and_a_finished_one_only_rebuilds(tiny_root, 
     assert (out / "report.md").exists() and len(list((out / "timelines").glob("*.png"))) == len(made.videos)
 
 
+def test_a_write_error_mid_run_is_one_line_and_keeps_finished_videos(tiny_root, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from mer_live.spot_eval import report
+
+    root, made = tiny_root
+    out = tmp_path / "out"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "report.json"))
+
+    monkeypatch.setattr(report, "write_report", disk_full)
+    code, _, err = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--videos",
+                        made.videos[0].video_id], capsys)
+    assert code == 1 and err.count("\n") == 1 and "No space left" in err and "run the same command" in err
+    assert len(list((out / "videos").glob("*.json"))) == 1
+
+
 def test_resuming_with_other_settings_is_refused(tiny_root, tmp_path, capsys):
     root, _ = tiny_root
     out = tmp_path / "out"

@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="ONNX model from mer-export to classify each event; without it the "
                                         "engine only spots")
     parser.add_argument("--out", help="output folder (default runs/spot-DATASET); an interrupted run resumes there")
-    parser.add_argument("--videos", nargs="+", metavar="VIDEO", help="only these videos (ids as in the report, "
-                                                                     "e.g. s15/15_0101disgustingteeth, 006_1, spNO.1/a)")
+    parser.add_argument("--videos", nargs="+", metavar="VIDEO",
+                        help="only these videos (ids as in the report, e.g. s15/15_0101disgustingteeth, 006_1, spNO.1/a)")
     parser.add_argument("--skip-unlabeled", action="store_true",
                         help="leave out videos without annotations (default: score them; all their events are "
                              "false ones)")
@@ -169,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_run_settings(out_dir, settings)
         except RunConflict as exc:
             raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"cannot write into --out {out_dir}: {exc.strerror or exc}; give a writable folder") \
+                from None
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -180,18 +183,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         write(f"{PROG}: {index.summary()}")
         write(f"{PROG}: scoring {len(videos)} videos with {describe_classifier(classifier)}")
-    try:
-        results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
-                             on_done=lambda result: draw_video_timeline(out_dir, result))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; finished videos are kept in {out_dir}: run the same command to go on",
-              file=sys.stderr)
-        return 130
     run_info = {"title": TITLES[args.dataset], "dataset": args.dataset, "data_path": settings["data_path"],
                 "classifier": describe_classifier(classifier), "model": settings["model"],
                 "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
                 "videos": [v.video_id for v in videos]}
-    report = write_report(out_dir, run_info, results, index.notes)
+    try:
+        results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
+                             on_done=lambda result: draw_video_timeline(out_dir, result))
+        report = write_report(out_dir, run_info, results, index.notes)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished videos are kept in {out_dir}: run the same command to go on",
+              file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"{PROG}: error: cannot write {exc.filename or out_dir}: {exc.strerror or exc}; finished videos are "
+              f"kept in {out_dir}: free space or fix the folder, then run the same command", file=sys.stderr)
+        return 1
     counts = report["summary"]["counts"]
     print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
                      for k in ("micro", "macro", "overall")))

@@ -111,7 +111,8 @@ def markdown(report: dict) -> str:
                   f"{blinks['false_micro_on_blinks']} (of {counts['micro']['fp']} false micro events).", ""]
     lines += ["## Context", "", report["anchors"], "",
               "## Per video", "",
-              "| video | min | micro annotated / spotted / TP | macro annotated / spotted / TP | false / min | timeline |",
+              "| video | min | micro annotated / spotted / TP | macro annotated / spotted / TP | false / min "
+              "| timeline |",
               "|---|---:|---:|---:|---:|---|"]
     for row in summary["per_video"]:
         mi, ma = row["counts"]["micro"], row["counts"]["macro"]

@@ -161,7 +161,8 @@ class _CasmeSq:
             kind = f"{interval.kind}-expression"
             self.rows.append([k // 2 + 1, f"{prefix}_{m + 1}", onset, apex, offset, "4+12", "others", kind, ""])
         self.subjects = max(self.subjects, k // 2 + 1)
-        return SyntheticVideo(video_id=f"s{subject}/{folder.name}", folder=folder, numbers=tuple(numbers), fps=script.fps,
+        return SyntheticVideo(video_id=f"s{subject}/{folder.name}", folder=folder, numbers=tuple(numbers),
+                              fps=script.fps,
                               truth=truth if labeled else (), expected=tuple(expected) if labeled else (), blinks=(),
                               script=script, face=face.name, labeled=labeled)
 

@@ -7,7 +7,8 @@ from mer_live.datasets.records import DatasetError
 from mer_live.frames import frame_files, frame_number
 
 
-def video_frames(folder: Path, ext: str, video_id: str, listed_in: str | None) -> tuple[tuple[Path, ...], tuple[int, ...]]:
+def video_frames(folder: Path, ext: str, video_id: str,
+                 listed_in: str | None) -> tuple[tuple[Path, ...], tuple[int, ...]]:
     """(frame paths, frame numbers) in time order; DatasetError when a listed video has no frames or two
     frames share a number (img01.jpg and img001.jpg)."""
     what = f"video {video_id}" + (f" is listed in {listed_in}, but its" if listed_in else ":")
