@@ -33,11 +33,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mer_live.runtime import PROVIDER_NAMES
     from mer_live.streaming.engine import FACE_MODES, EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
     defaults, spotter = EngineConfig(), SpotterConfig()
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2],
+    parser = _Parser(prog=PROG, description="MEGC-style evaluation of the live spotting engine on long videos.",
+                     epilog=__doc__.split("\n", 2)[2],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_path", metavar="DATA_PATH",
                         help="folder that holds the dataset's folder (/data, not /data/CASME_SQ)")
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-unlabeled", action="store_true",
                         help="leave out videos without annotations (default: score them; all their events are "
                              "false ones)")
-    parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"),
+    parser.add_argument("--provider", default="auto", choices=("auto", *PROVIDER_NAMES),
                         help="ONNX Runtime provider for --model")
     parser.add_argument("--stride", type=float, default=defaults.stride_s,
                         help=f"seconds between windows (default {defaults.stride_s})")

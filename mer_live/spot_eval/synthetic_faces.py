@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-# MTCNN's five landmarks on skimage.data.astronaut() (x, y in its 512x512 pixels): eyes (image left,
-# image right), nose, mouth corners (image left, image right). Measured with mer_live.face.FaceDetector.
+# MTCNN's face box and five landmarks on skimage.data.astronaut() (x, y in its 512x512 pixels): eyes (image
+# left, image right), nose, mouth corners (image left, image right). Measured with mer_live.face.FaceDetector.
+ASTRONAUT_BOX = (181.1, 62.2, 267.7, 172.1)
 ASTRONAUT_LANDMARKS = ((205.0, 101.7), (246.8, 103.7), (224.7, 129.0), (201.7, 139.2), (245.3, 141.9))
 
 # Facial points as offsets from a landmark, in units of the eye distance d along u (from the image-left eye
@@ -32,15 +33,25 @@ POINTS = {
 
 @dataclasses.dataclass(frozen=True)
 class FaceImage:
-    """A face photo and its five landmarks (float64 (5, 2), x, y in the image's pixels)."""
+    """A face photo, its MTCNN box and five landmarks (float64, x, y in the image's pixels)."""
 
     image: np.ndarray            # (H, W, 3) RGB uint8
-    landmarks: np.ndarray
+    landmarks: np.ndarray        # (5, 2)
+    box: np.ndarray              # (4,) x1, y1, x2, y2
     name: str
 
     @property
     def eye_distance(self) -> float:
         return float(np.linalg.norm(self.landmarks[1] - self.landmarks[0]))
+
+    @property
+    def crop_in_eye_distances(self) -> float:
+        """The side of the face crop the live engine takes (mer_live.face.square_box: the box's longer side
+        x (1 + margin)), in eye distances: what turns "pixels in a 64-px crop" into pixels of this face."""
+        from mer_live.face import DEFAULT_MARGIN
+
+        x1, y1, x2, y2 = self.box
+        return max(x2 - x1, y2 - y1) * (1 + DEFAULT_MARGIN) / self.eye_distance
 
     def axes(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit vectors u (image-left eye -> image-right eye) and v (towards the mouth)."""
@@ -69,7 +80,7 @@ def astronaut_face() -> FaceImage:
     from skimage import data
 
     return FaceImage(image=np.ascontiguousarray(data.astronaut()), landmarks=np.array(ASTRONAUT_LANDMARKS),
-                     name="astronaut (skimage)")
+                     box=np.array(ASTRONAUT_BOX), name="astronaut (skimage)")
 
 
 def face_from_image(image_rgb: np.ndarray, name: str, detector=None) -> FaceImage:
@@ -82,7 +93,7 @@ def face_from_image(image_rgb: np.ndarray, name: str, detector=None) -> FaceImag
     if face is None:
         raise ValueError(f"no face found in {name}; give a frontal, well lit face photo")
     return FaceImage(image=np.ascontiguousarray(image_rgb), landmarks=np.asarray(face.landmarks, np.float64),
-                     name=name)
+                     box=np.asarray(face.box, np.float64), name=name)
 
 
 def face_from_file(path: str | Path, detector=None) -> FaceImage:

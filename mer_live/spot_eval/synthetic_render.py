@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from mer_live.spot_eval.synthetic_faces import FaceImage
-from mer_live.spot_eval.synthetic_script import CROP_SIDE_IN_EYE_DISTANCES, MOTIONS, Script, ramp
+from mer_live.spot_eval.synthetic_script import MOTIONS, Script, ramp
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Look:
     """One video's appearance."""
 
     frame_hw: tuple[int, int]
-    eye_distance: float           # the face's eye distance in frame pixels
+    crop_side: float              # the side of the face crop the live engine takes, in frame pixels
     centre: tuple[float, float]   # face centre in the frame at rest
     mirror: bool
     brightness: float
@@ -32,21 +32,17 @@ class Look:
     sway_phase: tuple[float, float]
     backdrop_seed: int
 
-    @property
-    def crop_side(self) -> float:
-        return CROP_SIDE_IN_EYE_DISTANCES * self.eye_distance
-
 
 def draw_look(rng: np.random.Generator, frame_hw: tuple[int, int], crop: bool = False) -> Look:
     """A random look. `crop=True`: the frame is a face crop (the face fills it; for `--face full` runs)."""
     height, width = frame_hw
     if crop:
-        eye = min(height, width) / CROP_SIDE_IN_EYE_DISTANCES * rng.uniform(0.95, 1.05)
+        side = min(height, width) * rng.uniform(0.95, 1.05)
         centre = (width / 2 + rng.uniform(-0.02, 0.02) * width, height / 2 + rng.uniform(-0.02, 0.02) * height)
     else:
-        eye = height * rng.uniform(0.36, 0.48) / 2.63        # MTCNN's box: about 2.63 eye distances high
+        side = 1.2 * height * rng.uniform(0.36, 0.48)         # a face box 36-48 % of the frame's height
         centre = (width * rng.uniform(0.38, 0.62), height * rng.uniform(0.42, 0.55))
-    return Look(frame_hw=(int(height), int(width)), eye_distance=float(eye), centre=centre,
+    return Look(frame_hw=(int(height), int(width)), crop_side=float(side), centre=centre,
                 mirror=bool(rng.random() < 0.5), brightness=float(rng.uniform(0.8, 1.15)),
                 noise=float(rng.uniform(0.5, 2.5)), sway_px64=float(rng.uniform(0.0, 0.3)),
                 sway_hz=(float(rng.uniform(0.1, 0.4)), float(rng.uniform(0.1, 0.4))),
@@ -75,16 +71,17 @@ class Renderer:
 
     def __init__(self, face: FaceImage, look: Look, script: Script, seed: int):
         self.look, self.script = look, script
-        scale = look.eye_distance / face.eye_distance
+        eye_distance = look.crop_side / face.crop_in_eye_distances
+        scale = eye_distance / face.eye_distance
         scaled = cv2.resize(face.image, None, fx=scale, fy=scale,
                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        pad = int(np.ceil(3.0 * look.eye_distance))           # room for the head ellipse of a face near an edge
+        pad = int(np.ceil(3.0 * eye_distance))                # room for the head ellipse of a face near an edge
         self.source = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT).astype(np.float32)
         self.landmarks = face.landmarks * scale + pad
-        scaled = FaceImage(image=face.image, landmarks=self.landmarks, name=face.name)
+        scaled = FaceImage(image=face.image, landmarks=self.landmarks, box=face.box * scale + pad, name=face.name)
         self.points = scaled.points()
         self.u, self.v = scaled.axes()
-        self.d = look.eye_distance
+        self.d = eye_distance
         self.px64 = look.crop_side / 64.0                      # source pixels per px of a 64-px crop
         self.face_centre = scaled.centre()
         self.mask = self._head_mask()

@@ -4,7 +4,8 @@ lighting step, talking), drawn at random per video. The renderer (synthetic_rend
 
 Motions are smooth displacement bumps at facial points (synthetic_faces.POINTS), with directions in the
 face's own axes (u: across the eyes, v: down the face), so mirrored and tilted faces move alike.
-Amplitudes are pixels in a 64-px face crop (the demo model's input): 1 px = eye distance / 20.
+Amplitudes are pixels in a 64-px face crop (the demo model's input) of the crop the live engine takes
+(mer_live.face.square_box: the face box's longer side x 1.2), whatever the face's size in the frame.
 """
 from __future__ import annotations
 
@@ -12,28 +13,26 @@ import dataclasses
 
 import numpy as np
 
-# Crop side (mer_live.face.square_box, margin 0.2) in eye distances, for the astronaut: 1.2 * box height
-# (2.63 eye distances). Converts "pixels in a 64-px crop" to pixels of the face image.
-CROP_SIDE_IN_EYE_DISTANCES = 3.16
-
-# Motion primitives: (point, (du, dv) direction, sigma in eye distances); a bump's peak moves 1 unit.
+# Motion primitives: (point, (du, dv) direction, sigma in eye distances); a bump's peak moves 1 unit. A
+# muscle moves a patch of skin, not a point: sigmas of 0.13-0.3 eye distances (brows, lid, nose wing, lip
+# corner, chin).
 MOTIONS: dict[str, tuple[tuple[str, tuple[float, float], float], ...]] = {
-    "brows_up": (("brow_out_l", (0, -1), .14), ("brow_in_l", (0, -1), .14), ("brow_out_r", (0, -1), .14),
-                 ("brow_in_r", (0, -1), .14)),
-    "brows_together": (("brow_in_l", (.6, .8), .13), ("brow_in_r", (-.6, .8), .13)),
-    "inner_brows_up": (("brow_in_l", (0, -1), .12), ("brow_in_r", (0, -1), .12)),
-    "lids_up": (("lid_l", (0, -1), .09), ("lid_r", (0, -1), .09)),
-    "nose_wrinkle": (("nose_l", (0, -1), .10), ("nose_r", (0, -1), .10), ("lip_up", (0, -.6), .10)),
-    "corner_up_l": (("mouth_l", (-.5, -.85), .12),),
-    "corner_up_r": (("mouth_r", (.5, -.85), .12),),
-    "corners_down": (("mouth_l", (.3, .95), .12), ("mouth_r", (-.3, .95), .12)),
-    "chin_raise": (("chin", (0, -1), .18), ("lip_low", (0, -.6), .12)),
-    "lip_press": (("lip_up", (0, .6), .10), ("lip_low", (0, -.6), .10)),
-    "cheeks_up": (("cheek_l", (0, -1), .15), ("cheek_r", (0, -1), .15)),
-    "smile": (("mouth_l", (-.6, -.8), .14), ("mouth_r", (.6, -.8), .14), ("cheek_l", (0, -.5), .15),
-              ("cheek_r", (0, -.5), .15)),
-    "jaw_open": (("chin", (0, 1), .25), ("lip_low", (0, 1), .14), ("mouth_l", (.25, .3), .10),
-                 ("mouth_r", (-.25, .3), .10)),
+    "brows_up": (("brow_out_l", (0, -1), .20), ("brow_in_l", (0, -1), .20), ("brow_out_r", (0, -1), .20),
+                 ("brow_in_r", (0, -1), .20)),
+    "brows_together": (("brow_in_l", (.6, .8), .18), ("brow_in_r", (-.6, .8), .18)),
+    "inner_brows_up": (("brow_in_l", (0, -1), .17), ("brow_in_r", (0, -1), .17)),
+    "lids_up": (("lid_l", (0, -1), .13), ("lid_r", (0, -1), .13)),
+    "nose_wrinkle": (("nose_l", (0, -1), .15), ("nose_r", (0, -1), .15), ("lip_up", (0, -.6), .13)),
+    "corner_up_l": (("mouth_l", (-.5, -.85), .18),),
+    "corner_up_r": (("mouth_r", (.5, -.85), .18),),
+    "corners_down": (("mouth_l", (.3, .95), .18), ("mouth_r", (-.3, .95), .18)),
+    "chin_raise": (("chin", (0, -1), .25), ("lip_low", (0, -.6), .15)),
+    "lip_press": (("lip_up", (0, .6), .13), ("lip_low", (0, -.6), .13)),
+    "cheeks_up": (("cheek_l", (0, -1), .22), ("cheek_r", (0, -1), .22)),
+    "smile": (("mouth_l", (-.6, -.8), .2), ("mouth_r", (.6, -.8), .2), ("cheek_l", (0, -.5), .22),
+              ("cheek_r", (0, -.5), .22)),
+    "jaw_open": (("chin", (0, 1), .3), ("lip_low", (0, 1), .18), ("mouth_l", (.25, .3), .13),
+                 ("mouth_r", (-.25, .3), .13)),
 }
 MICRO_MOTIONS = ("brows_up", "brows_together", "inner_brows_up", "lids_up", "nose_wrinkle", "corner_up_l",
                  "corner_up_r", "corners_down", "chin_raise", "lip_press", "cheeks_up")
