@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from mer_live.streaming.events import EngineListener, EngineStats
+from mer_live.streaming.events import EngineStats
+from mer_live.streaming.protocols import EngineListener
 
 
 

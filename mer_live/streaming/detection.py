@@ -1,0 +1,61 @@
+"""When to run the face detector, decided by frame index and time alone, so a threaded live run and an
+offline `run()` over the same file detect on the same frames and apply each result on the same frame.
+
+MTCNN costs tens of milliseconds a frame on a CPU, more than anything else per frame. The tracker holds a
+still box (mer_live.streaming.face_tracker), so while a face is held the detector only has to check now and
+then that it is still there and has not moved: every `hold_interval_s`. It looks more often
+(`search_interval_s`) while there is no face, while the tracker is confirming a move or a miss, and while
+the spotter measures the head moving. Or, as mer-live first did, every `every_frames`-th frame (and every
+frame while no face is held).
+
+A detection of frame i is applied when frame i + `lag_frames` arrives (in both modes): the live app's
+capture then goes on while the detector works on its own thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    hold_interval_s: float = 1.0      # a face is held: check it this often
+    search_interval_s: float = 0.2    # no face, a move or miss to confirm, or the head moving: this often
+    every_frames: int | None = None   # instead: every k-th frame, and every frame while no face is held
+    lag_frames: int = 3               # a detection of frame i is applied on frame i + lag_frames
+    max_side: int | None = 480        # frames are shrunk to this longer side for the detector (None: as is)
+
+    def __post_init__(self) -> None:
+        if self.hold_interval_s <= 0 or self.search_interval_s <= 0:
+            raise ValueError("detection intervals must be > 0 seconds")
+        if self.every_frames is not None and self.every_frames < 1:
+            raise ValueError(f"detect every k-th frame needs k >= 1, got {self.every_frames}")
+        if self.lag_frames < 0:
+            raise ValueError(f"detection lag must be >= 0 frames, got {self.lag_frames}")
+        if self.max_side is not None and self.max_side < 64:
+            raise ValueError(f"the detector's frame side must be >= 64 pixels, got {self.max_side}")
+
+
+class DetectionSchedule:
+    """`due(index, t, holding, unsure)` -> whether to detect on this frame; deterministic."""
+
+    def __init__(self, config: DetectionConfig | None = None):
+        self.config = config or DetectionConfig()
+        self._last_index: int | None = None
+        self._last_t: float | None = None
+
+    def reset(self) -> None:
+        self._last_index = self._last_t = None
+
+    def due(self, index: int, t: float, holding: bool, unsure: bool = False) -> bool:
+        """`holding`: the tracker holds a box; `unsure`: a move/miss to confirm or the head moving."""
+        cfg = self.config
+        if self._last_index is None:
+            due = True
+        elif cfg.every_frames is not None:
+            due = not holding or index - self._last_index >= cfg.every_frames
+        else:
+            interval = cfg.hold_interval_s if holding and not unsure else cfg.search_interval_s
+            due = t - self._last_t >= interval - 1e-9
+        if due:
+            self._last_index, self._last_t = index, t
+        return due
