@@ -11,7 +11,8 @@ test video), micro-expressions of 0.2-0.5 s and 1-3 px, macro-expressions of 1-4
 them), head drift, blinks, a head turn, a lighting step and talking; plus, in CAS(ME)^2's layout, one video
 with no expression at all (what a user sees when nothing happens). Each engine runs exactly as `mer-spot`
 runs it (raw frames, MTCNN face box). Every engine variant this build offers is measured in the same run,
-side by side. The F1 figures do not depend on the machine (the engine's run() is deterministic); the speed does.
+side by side: mer-live's first engine (`EngineConfig.legacy()`) and the engine of this build. The F1 figures do
+not depend on the machine (the engine's run() is deterministic); the speed does.
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ SAMM_COUNTS = {"micro": (3, 4), "macro": (1, 1), "smile": (1, 1), "blink": (2, 3
                "turn": (1, 1), "light": (1, 1), "talk": (1, 1)}
 
 
-def engine_variants(fps: float) -> list[tuple[str, EngineConfig]]:
-    """(name, config) of every engine behaviour to compare; today one: the engine of this build."""
-    detect_every = max(1, round(EngineConfig().detect_every * fps / 30.0))
-    return [("engine (this build)", EngineConfig(detect_every=detect_every))]
+def engine_variants(model) -> list[tuple[str, EngineConfig, object]]:
+    """(name, config, classifier) of every engine behaviour to compare, as mer-spot would run it."""
+    legacy = EngineConfig.legacy()                       # mer-live's first engine, kept for this comparison
+    new = EngineConfig(classify_windows=False)           # as mer-spot runs it: only events are classified
+    return [("new engine: EngineConfig()", new, model or spot_only_classifier(new)),
+            ("today's engine: EngineConfig.legacy()", legacy, model or spot_only_classifier(legacy))]
 
 
 def make_data(root: Path, args) -> dict[str, Path]:
@@ -89,17 +92,15 @@ def main() -> int:
     parser.add_argument("--model", help="ONNX model to classify events (default: spot only)")
     parser.add_argument("--keep", help="keep the videos and results in this folder (default: a temp folder)")
     args = parser.parse_args()
+    model = None
     if args.model:
         from mer_live.runtime import OnnxClassifier
 
-        classifier = OnnxClassifier(args.model, batch_size=1)
-    else:
-        classifier = spot_only_classifier()
+        model = OnnxClassifier(args.model, batch_size=1)
     with tempfile.TemporaryDirectory(prefix="bench_spotting_") as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         data_root = work / "data"
         make_data(data_root, args)
-        print(f"classifier: {describe_classifier(classifier)}")
         print(f"seed {args.seed}, {args.videos} annotated videos per dataset, frames {args.size[0]}x{args.size[1]}; "
               f"F1 (precision/recall); false events per minute; delay after the true offset median/p95 (s); "
               f"speed = video seconds per wall second (noisy on a shared machine)")
@@ -107,12 +108,10 @@ def main() -> int:
                   f"{'overall F1 (P/R)':>16} | {'fp/min':>6} {'(all)':>6} | {'dly micro':>9} {'dly macro':>9} | "
                   f"{'speed':>6}")
         indexes = {name: load_long_videos(data_root, name) for name in args.datasets}
-        variant_names = [name for name, _ in engine_variants(30.0)]
-        for v, variant in enumerate(variant_names):
-            print(f"\n== {variant}\n{header}")
+        for v, (variant, config, classifier) in enumerate(engine_variants(model)):
+            print(f"\n== {variant}; {describe_classifier(classifier)}\n{header}", flush=True)
             pooled, wall_all = [], 0.0
             for name, index in indexes.items():
-                config = engine_variants(index.videos[0].fps)[v][1]
                 started = time.perf_counter()
                 results = run_videos(index.videos, work / "runs" / f"v{v}" / name, classifier, config, quiet=True)
                 wall = time.perf_counter() - started

@@ -145,21 +145,25 @@ def test_bad_input_is_one_line_and_exit_2(tiny_root, tmp_path, capsys, argv, nee
 
 
 def test_an_event_keeps_the_engines_type_and_report_time(tmp_path):
+    import math
     from types import SimpleNamespace
 
     from mer_live.spot_eval.records import LongVideo
 
     video = LongVideo(dataset="CASME3_A", video_id="spNO.1/a", subject="spNO.1", frames=(tmp_path / "0.jpg",) * 6,
                       numbers=(0, 1, 2, 5, 6, 7), fps=10.0)
-    today = SimpleNamespace(start=0.12, end=0.41, label="po", confidence=0.9, peak_score=4.0)   # no kind yet
-    record = runner.event_record(today, seen_at=0.9, video=video)
+    older = SimpleNamespace(start=0.12, end=0.41, label="po", confidence=0.9, peak_score=4.0)   # no kind
+    record = runner.event_record(older, seen_at=0.9, video=video)
     assert record["kind"] == "micro" and record["reported_at_s"] == 0.9      # contract 1's defaults
-    assert (record["onset"], record["offset"]) == (1, 5)                      # nearest frames, across the gap
-    new = SimpleNamespace(start=0.5, end=0.7, label="", confidence=0.0, peak_score=3.0, kind="macro",
-                          reported_at=0.75)
-    record = runner.event_record(new, seen_at=0.9, video=video)
-    assert record["kind"] == "macro" and record["reported_at_s"] == 0.75
-    assert (record["onset"], record["offset"]) == (5, 7)
+    # [0.12, 0.41) s: from the frame nearest 0.12 s (number 1) to the one nearest 0.31 s (number 2)
+    assert (record["onset"], record["offset"]) == (1, 2)
+    new = SimpleNamespace(start=0.5, end=0.8, label="", confidence=0.0, peak_score=3.0, kind="macro",
+                          reported_at=1.05)
+    record = runner.event_record(new, seen_at=1.2, video=video)
+    assert record["kind"] == "macro" and record["reported_at_s"] == 1.05
+    assert (record["onset"], record["offset"]) == (5, 7)                      # frames 5, 6, 7 (0.5-0.7 s)
+    unstamped = SimpleNamespace(**{**vars(new), "reported_at": math.nan})
+    assert runner.event_record(unstamped, seen_at=1.2, video=video)["reported_at_s"] == 1.2
 
 
 def test_help_lists_the_datasets(capsys):

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mer_live.streaming.engine import FACE_MODES, EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
-    defaults, spotter = EngineConfig(), SpotterConfig()
+    defaults, spotter = EngineConfig(), SpotterConfig()  # the help shows the engine's own defaults
     parser = _Parser(prog=PROG, description="MEGC-style evaluation of the live spotting engine on long videos.",
                      epilog=__doc__.split("\n", 2)[2],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"seconds between windows (default {defaults.stride_s})")
     parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help=f"spotting threshold (default {spotter.threshold})")
+                        help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold})")
     parser.add_argument("--detect-every", type=int, default=None,
-                        help="run the face detector every k-th frame (default: about 6 times a second, "
-                             f"{defaults.detect_every} frames at 30 fps)")
+                        help="run the face detector every k-th frame (default: when the engine needs it, as the "
+                             "live app does)")
     parser.add_argument("--face", default=defaults.face, choices=FACE_MODES,
                         help="detect: MTCNN finds the face (raw frames, as the datasets ship); full: frames are "
                              "already face crops")
@@ -70,17 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def engine_config(args: argparse.Namespace, fps: float):
-    """The EngineConfig of the options; the detector's rate scales with the dataset's frame rate."""
+def engine_config(args: argparse.Namespace):
+    """The EngineConfig of the options. With a model only the events are classified (the live app's
+    per-stride windows feed its probability bars, which a score does not need)."""
     from mer_live.streaming.engine import EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
-    defaults = EngineConfig()
     spotter = SpotterConfig() if args.threshold is None else dataclasses.replace(SpotterConfig(),
                                                                                  threshold=args.threshold)
-    detect_every = args.detect_every or max(1, round(defaults.detect_every * fps / 30.0))
-    return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=detect_every,
-                        face=args.face, spotter=spotter)
+    return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
+                        face=args.face, spotter=spotter, classify_windows=False)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -151,7 +150,7 @@ def _prepare(args: argparse.Namespace):
     else:
         classifier = spot_only_classifier()
     try:
-        config = engine_config(args, videos[0].fps)
+        config = engine_config(args)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -72,10 +73,11 @@ def engine_spots_without_classifier() -> bool:
 
 
 class WindowShapeOnly:
-    """A stand-in classifier for an engine build that cannot spot without one: it carries a model's spec
-    (which shapes the windows and their flow: frames, size, features, clip length) and predicts nothing
-    (one class named "", probability 1). Spotting does not read the probabilities, so the events are those
-    the spec's model would give, without a label."""
+    """A stand-in classifier for a spotter that scores the model's windows (EngineConfig.legacy(), or an
+    engine build without `classifier=None`): it carries a model's spec (which shapes the windows and their
+    flow: frames, size, features, clip length) and predicts nothing (one class named "", probability 1).
+    Spotting does not read the probabilities, so the events are those the spec's model would give, without
+    a label."""
 
     provider = "none (spot only)"
 
@@ -86,15 +88,23 @@ class WindowShapeOnly:
         return np.ones((len(x), 1), np.float32)
 
 
-def spot_only_classifier():
-    """What to give the engine when no --model is given: None where the engine takes it; otherwise the
-    shipped demo model's window shape without its classes (WindowShapeOnly)."""
-    if engine_spots_without_classifier():
-        return None
+def demo_window_shape() -> WindowShapeOnly:
+    """The shipped demo model's window shape, without its classes."""
     from mer_live.onnx_metadata import read_metadata
     from mer_live.streaming.demo import demo_model_path
 
     return WindowShapeOnly(read_metadata(demo_model_path()))
+
+
+def spot_only_classifier(config: EngineConfig | None = None):
+    """What to give the engine when no model is given: None where the engine spots without one; the demo
+    model's window shape (WindowShapeOnly) for a window-scoring spotter (EngineConfig.legacy())."""
+    from mer_live.streaming.legacy_spotting import LegacySpotterConfig
+
+    legacy = config is not None and isinstance(config.spotter, LegacySpotterConfig)
+    if engine_spots_without_classifier() and not legacy:
+        return None
+    return demo_window_shape()
 
 
 def describe_classifier(classifier) -> str:
@@ -102,9 +112,9 @@ def describe_classifier(classifier) -> str:
         return "spot only (no model: the engine spots without classifying)"
     if isinstance(classifier, WindowShapeOnly):
         s = classifier.spec
-        return (f"spot only (no model; this engine build needs a classifier, so windows take the shipped demo "
-                f"model's shape: {s.num_frames} frames, {s.image_size[0]} px, {s.feature}, {s.clip_seconds} s; "
-                f"no class is predicted)")
+        return (f"spot only (no model; this spotter scores model windows, so they take the shipped demo model's "
+                f"shape: {s.num_frames} frames, {s.image_size[0]} px, {s.feature}, {s.clip_seconds} s; no class "
+                f"is predicted)")
     s = classifier.spec
     return f"{s.model} {s.variant} ({', '.join(s.class_names)}), provider {getattr(classifier, 'provider', '?')}"
 
@@ -140,18 +150,27 @@ class _Collector:
 
 
 def event_record(event, seen_at: float, video: LongVideo) -> dict:
-    """One spotted event in stream seconds and in the video's frame numbers (the nearest frames).
+    """One spotted event in stream seconds and in the video's frame numbers.
 
-    `kind` and `reported_at` come from the engine (shared contract 1); an engine that does not set them
-    yet reports micro-expressions only, each at the time the stream had reached when it was emitted.
+    An event spans [start, end) in stream time, `end` one frame period after its last frame (the engine's
+    convention), so its frames run from the one nearest `start` to the one nearest `end` - 1 / fps. `kind`
+    and `reported_at` come from the engine (shared contract 1); without them (an older engine, or an event
+    not stamped) it is a micro-expression reported when the stream had reached `seen_at`.
     """
     start, end = float(event.start), float(event.end)
-    onset, offset = video.number_at(start), video.number_at(end)
-    return {"start_s": start, "end_s": end, "onset": onset, "offset": max(onset, offset),
+    onset = video.number_at(start)
+    offset = max(onset, video.number_at(end - 1.0 / video.fps))
+    reported_at = float(getattr(event, "reported_at", math.nan))
+    return {"start_s": start, "end_s": end, "onset": onset, "offset": offset,
             "kind": getattr(event, "kind", "micro"), "label": str(getattr(event, "label", "")),
             "confidence": float(getattr(event, "confidence", 0.0)),
             "peak_score": float(getattr(event, "peak_score", 0.0)),
-            "reported_at_s": float(getattr(event, "reported_at", seen_at))}
+            "reported_at_s": seen_at if math.isnan(reported_at) else reported_at}
+
+
+def _plain(stages: dict) -> dict:
+    """Per-stage timings (dataclasses) as JSON values."""
+    return {name: dataclasses.asdict(t) if dataclasses.is_dataclass(t) else t for name, t in stages.items()}
 
 
 def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list[str], errors: list[str],
@@ -166,7 +185,8 @@ def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list
             "annotations": [interval(i) for i in video.intervals], "blinks": [interval(i) for i in video.blinks],
             "events": list(events),
             "engine": {"frames": stats.frames, "windows": stats.windows,
-                       "reanchors": stats.extra.get("reanchors", 0), "warnings": warnings[:20],
+                       "reanchors": stats.extra.get("reanchors", 0), "detections": stats.extra.get("detections"),
+                       "stages": _plain(getattr(stats, "stages", {})), "warnings": warnings[:20],
                        "warning_count": len(warnings), "errors": errors},
             "wall_s": wall_s}
 
