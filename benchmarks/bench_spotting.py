@@ -25,10 +25,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mer_live.spot_eval import catalog, load_long_videos  # noqa: E402
+from mer_live.spot_eval.evaluation import evaluate_video  # noqa: E402
 from mer_live.spot_eval.report import summarize  # noqa: E402
 from mer_live.spot_eval.runner import describe_classifier, run_videos, spot_only_classifier  # noqa: E402
 from mer_live.spot_eval.synthetic import make_long_videos  # noqa: E402
 from mer_live.spot_eval.synthetic_faces import face_from_file  # noqa: E402
+from mer_live.spot_eval.synthetic_script import TRUTH_KIND  # noqa: E402
 from mer_live.streaming.engine import EngineConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,9 @@ def engine_variants(model) -> list[tuple[str, EngineConfig, object]]:
             ("today's engine: EngineConfig.legacy()", legacy, model or spot_only_classifier(legacy))]
 
 
-def make_data(root: Path, args) -> dict[str, Path]:
+def make_data(root: Path, args) -> dict:
+    """Write the held-out videos; {dataset: SyntheticLongDataset} (what was drawn, for the breakdown)."""
+    made_all = {}
     faces = []
     if args.face_image != "none":
         faces.append(face_from_file(args.face_image))
@@ -60,11 +64,41 @@ def make_data(root: Path, args) -> dict[str, Path]:
         frames = sum(len(v.numbers) for v in made.videos)
         print(f"{name}: {len(made.videos)} videos, {frames} frames written in {time.perf_counter() - started:.0f} s "
               f"(faces: {', '.join(sorted({v.face for v in made.videos}))})", file=sys.stderr)
-    return {name: root for name in args.datasets}
+        made_all[name] = made
+    return made_all
 
 
-def row(name: str, s: dict, wall: float) -> str:
+def micro_recall_by(results: list[dict], made: dict) -> str:
+    """Recall of the annotated micro-expressions by the motion and amplitude the generator drew."""
+    drawn = {}
+    for dataset in made.values():
+        for video in dataset.videos:
+            actions = [a for a in video.script.actions if TRUTH_KIND.get(a.kind) in ("micro", "macro")]
+            for interval, action in zip(video.truth, actions):
+                drawn[(video.video_id, interval.onset, interval.offset)] = action
+    by_motion, by_amplitude = {}, {}
+    for result in results:
+        matched = evaluate_video(result).matched_annotations
+        for i, annotation in enumerate(result["annotations"]):
+            action = drawn.get((result["video_id"], annotation["onset"], annotation["offset"]))
+            if annotation["kind"] != "micro" or action is None:
+                continue
+            band = f"{int(action.amplitude * 2) / 2:.1f}-{int(action.amplitude * 2) / 2 + 0.5:.1f} px"
+            for table, key in ((by_motion, action.motions[0]), (by_amplitude, band)):
+                hit, total = table.get(key, (0, 0))
+                table[key] = (hit + (i in matched), total + 1)
+
+    def text(table):
+        return ", ".join(f"{k} {h}/{n}" for k, (h, n) in sorted(table.items()))
+
+    return f"micro recall by motion: {text(by_motion)}\nmicro recall by amplitude: {text(by_amplitude)}"
+
+
+def row(name: str, s: dict) -> str:
+    """One table row; speed from the engine's own wall time per video (kept in each video's result, so a
+    run resumed with --keep prints the figures it measured)."""
     c, fpm, d = s["counts"], s["false_per_minute"], s["delay"]
+    wall = sum(v["wall_s"] for v in s["per_video"])
 
     def f1(kind):
         k = c[kind]
@@ -100,7 +134,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_spotting_") as tmp:
         work = Path(args.keep) if args.keep else Path(tmp)
         data_root = work / "data"
-        make_data(data_root, args)
+        made = make_data(data_root, args)
         print(f"seed {args.seed}, {args.videos} annotated videos per dataset, frames {args.size[0]}x{args.size[1]}; "
               f"F1 (precision/recall); false events per minute; delay after the true offset median/p95 (s); "
               f"speed = video seconds per wall second (noisy on a shared machine)")
@@ -110,15 +144,13 @@ def main() -> int:
         indexes = {name: load_long_videos(data_root, name) for name in args.datasets}
         for v, (variant, config, classifier) in enumerate(engine_variants(model)):
             print(f"\n== {variant}; {describe_classifier(classifier)}\n{header}", flush=True)
-            pooled, wall_all = [], 0.0
+            pooled = []
             for name, index in indexes.items():
-                started = time.perf_counter()
                 results = run_videos(index.videos, work / "runs" / f"v{v}" / name, classifier, config, quiet=True)
-                wall = time.perf_counter() - started
-                wall_all += wall
                 pooled += results
-                print(row(name, summarize(results), wall), flush=True)
-            print(row("all", summarize(pooled), wall_all))
+                print(row(name, summarize(results)), flush=True)
+            print(row("all", summarize(pooled)))
+            print(micro_recall_by(pooled, made), flush=True)
     return 0
 
 

@@ -120,7 +120,8 @@ def describe_classifier(classifier) -> str:
 
 
 class _Collector:
-    """Listener: events with the stream time they were emitted at, warnings, and the frame bar."""
+    """Listener (the engine calls only what a listener defines): events with the stream time they were
+    emitted at, warnings and errors, and the frame bar."""
 
     def __init__(self, bar):
         self.bar = bar
@@ -133,9 +134,6 @@ class _Collector:
         self.last_t = info.timestamp
         self.bar.update(1)
 
-    def on_result(self, result) -> None:
-        pass
-
     def on_event(self, event) -> None:
         self.events.append((event, self.last_t))
 
@@ -144,9 +142,6 @@ class _Collector:
             self.errors.append(message.text)
         elif message.level == "warning":
             self.warnings.append(message.text)
-
-    def on_finished(self) -> None:
-        pass
 
 
 def event_record(event, seen_at: float, video: LongVideo) -> dict:
