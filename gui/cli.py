@@ -29,9 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clip-seconds", type=float, default=None,
                         help="window length (default: the model's clip_seconds)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="spotting threshold: window flow / running baseline above which a window is a "
-                             "candidate (default 2.0)")
-    parser.add_argument("--detect-every", type=int, default=5, help="run the face detector every k-th frame")
+                        help="spotting threshold: how far (in robust z units of the face's own noise) a facial "
+                             "region must move from where it was to count (default 6.0)")
+    parser.add_argument("--detect-every", type=int, default=None,
+                        help="run the face detector every k-th frame (default: when needed, about once a second "
+                             "while a face is held)")
     parser.add_argument("--face", default="detect", choices=("detect", "full"),
                         help="detect: MTCNN finds the face; full: frames are already face crops")
     parser.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 30)")
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.stride <= 0:
         parser.error("--stride must be > 0 seconds")
-    if args.detect_every < 1:
+    if args.detect_every is not None and args.detect_every < 1:
         parser.error("--detect-every must be >= 1")
     if args.headless:
         if not args.demo and (args.source is None or args.model is None):

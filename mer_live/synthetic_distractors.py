@@ -26,6 +26,8 @@ import numpy as np
 from mer_live.synthetic import (ASTRONAUT_FACE_BOX, MOTIONS, SUPERSAMPLE, _P, _amplitude_scale, _astronaut,
                                 _background, _head_mask, _Look, _profile)
 
+# MTCNN's five points (eyes, nose, mouth corners) on the astronaut photo, as it finds them.
+ASTRONAUT_LANDMARKS = np.array([[205.0, 101.7], [246.8, 103.7], [224.7, 129.0], [201.7, 139.2], [245.3, 141.9]])
 # Extra facial points (x, y) in the astronaut photo's pixels, beside mer_live.synthetic's.
 POINTS = {**_P, "lip_low": (224, 150), "chin": (224, 170), "eye_l": (205, 102), "eye_r": (247, 104)}
 # (point, direction, sigma) primitives of the distractors' local motions, as mer_live.synthetic.MOTIONS
@@ -47,12 +49,40 @@ class Interval:
 
 
 @dataclasses.dataclass(frozen=True)
+class TruthFace:
+    """Where the face is in one frame, as a face detector would say: `.box`, `.landmarks`."""
+
+    box: np.ndarray             # (x1, y1, x2, y2)
+    landmarks: np.ndarray       # (5, 2)
+
+
+@dataclasses.dataclass(frozen=True)
 class DistractorStream:
     frames: np.ndarray          # (N, H, W, 3) RGB uint8
     fps: float
     seed: int
     intervals: tuple[Interval, ...]
     face_box: tuple[float, float, float, float]     # where the face starts (before any drift)
+    pose: np.ndarray            # (N, 3): the head's shift x, y (frame pixels) and in-plane turn (degrees)
+    look: _Look
+
+    def face(self, index: int) -> TruthFace:
+        """The face's box and five points in frame `index` (the head's drift and turn applied)."""
+        x1, y1, x2, y2 = self.face_box
+        centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+        tx, ty, degrees = self.pose[index]
+        theta = np.deg2rad(degrees)
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+        def moved(points: np.ndarray) -> np.ndarray:
+            return (points - centre) @ rot.T + centre + np.array([tx, ty])
+
+        corners = moved(np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]], np.float64))
+        box = np.array([*corners.min(axis=0), *corners.max(axis=0)])
+        points = moved(self.look.map_points(ASTRONAUT_LANDMARKS))
+        if points[0, 0] > points[1, 0]:            # a mirrored face: left and right as a detector names them
+            points = points[[1, 0, 2, 4, 3]]
+        return TruthFace(box=box, landmarks=points)
 
     @property
     def micro(self) -> list[tuple[float, float]]:
@@ -114,32 +144,43 @@ def _ramp(n: int, start: int, length: int) -> np.ndarray:
     return np.where(t <= 0, 0.0, np.where(t >= 1, 1.0, 0.5 * (1 - np.cos(np.pi * np.clip(t, 0, 1)))))
 
 
-def _plan(rng: np.random.Generator, duration_s: float, micro_count: int, blinks: int) -> list[tuple[str, float]]:
-    """(what, duration s) in a random order: micros, blinks and one of each other distractor."""
+def _plan(rng: np.random.Generator, micro_count: int, blinks: int, others: Sequence[str],
+          shuffle: bool) -> list[tuple[str, float]]:
+    """(what, duration s): micros, blinks and one of each other distractor, in a random order (`shuffle`)
+    or in that order."""
     items = [("micro", float(rng.uniform(0.2, 0.5))) for _ in range(micro_count)]
     items += [("blink", float(rng.uniform(0.15, 0.35))) for _ in range(blinks)]
-    items += [("smile", float(rng.uniform(1.6, 2.4))), ("talk", float(rng.uniform(1.5, 3.0))),
-              ("drift", 1.5), ("turn", float(rng.uniform(0.5, 1.0))), ("light", 0.1)]
+    durations = {"smile": float(rng.uniform(1.6, 2.4)), "talk": float(rng.uniform(1.5, 3.0)), "drift": 1.5,
+                 "turn": float(rng.uniform(0.5, 1.0)), "light": 0.1}
+    items += [(what, durations[what]) for what in others]
+    if not shuffle:
+        return items
     order = rng.permutation(len(items))
     return [items[i] for i in order]
 
 
 def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.0,
                            frame_size: tuple[int, int] = (240, 320), micro_count: int = 6, blinks: int = 5,
-                           first_s: float = 2.0) -> DistractorStream:
-    """Render one stream (see the module docstring); raises ValueError if the plan does not fit."""
+                           distractors: Sequence[str] = ("smile", "talk", "drift", "turn", "light"),
+                           first_s: float = 2.0, shuffle: bool = True, min_gap_s: float = 0.6) -> DistractorStream:
+    """Render one stream (see the module docstring): `micro_count` micro-expressions, `blinks` blinks and one
+    of each of `distractors`, in a random order (or as listed, micros first, with `shuffle=False`), the
+    first at `first_s`, at least `min_gap_s` apart. Raises ValueError if they do not fit."""
+    unknown = sorted(set(distractors) - set(DISTRACTORS) - {"blink"})
+    if unknown:
+        raise ValueError(f"unknown distractor(s) {unknown}; choose from {DISTRACTORS}")
     rng = np.random.default_rng([seed, 11])
     n = int(round(duration_s * fps))
     out_hw = tuple(int(v) for v in frame_size)
     look = _stream_look(rng, out_hw)
-    plan = _plan(rng, duration_s, micro_count, blinks)
+    plan = _plan(rng, micro_count, blinks, distractors, shuffle)
     busy = sum(d for _, d in plan)
     spare = duration_s - first_s - busy - 1.0
-    if spare < 0.6 * len(plan):
+    if spare < min_gap_s * len(plan):
         raise ValueError(f"{len(plan)} motions ({busy:.1f} s) do not fit in {duration_s} s; make the stream longer")
-    gaps = rng.dirichlet(np.full(len(plan), 2.0)) * spare
-    gaps = np.maximum(gaps, 0.6)
-    gaps *= spare / gaps.sum()
+    gaps = rng.dirichlet(np.full(len(plan), 2.0)) * spare if plan else np.zeros(0)
+    gaps = np.maximum(gaps, min_gap_s)
+    gaps *= spare / max(gaps.sum(), 1e-9)
     px = _amplitude_scale(look)                 # frame pixels per pixel of a 64-px face crop
     tracks: list[_Track] = []
     tx, ty, angle = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -199,7 +240,7 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
         t += dur + gap
     frames = _render(look, tracks, tx, ty, angle, gain, rng, noise=float(rng.uniform(0.5, 2.5)))
     return DistractorStream(frames=frames, fps=float(fps), seed=seed, intervals=tuple(intervals),
-                            face_box=look.face_box())
+                            face_box=look.face_box(), pose=np.stack([tx, ty, angle], axis=1), look=look)
 
 
 def _render(look: _Look, tracks: Sequence[_Track], tx, ty, angle, gain, rng: np.random.Generator,

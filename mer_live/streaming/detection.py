@@ -23,6 +23,9 @@ class DetectionConfig:
     every_frames: int | None = None   # instead: every k-th frame, and every frame while no face is held
     lag_frames: int = 3               # a detection of frame i is applied on frame i + lag_frames
     max_side: int | None = 480        # frames are shrunk to this longer side for the detector (None: as is)
+    torch_threads: int | None = 1     # CPU threads of the engine's own MTCNN (a process-wide torch setting);
+                                      # one: its small convolutions gain little from more, and on busy cores
+                                      # two threads measured 7-12x slower than one. None: torch's default
 
     def __post_init__(self) -> None:
         if self.hold_interval_s <= 0 or self.search_interval_s <= 0:
@@ -31,6 +34,8 @@ class DetectionConfig:
             raise ValueError(f"detect every k-th frame needs k >= 1, got {self.every_frames}")
         if self.lag_frames < 0:
             raise ValueError(f"detection lag must be >= 0 frames, got {self.lag_frames}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ValueError(f"detector threads must be >= 1, got {self.torch_threads}")
         if self.max_side is not None and self.max_side < 64:
             raise ValueError(f"the detector's frame side must be >= 64 pixels, got {self.max_side}")
 

@@ -82,7 +82,7 @@ class EngineConfig:
         """mer-live's first engine: window-flow spotting, one window at a time, MTCNN on every 5th frame at
         full size, applied at once. For side-by-side benchmarks; it reports blinks and head motion."""
         settings = dict(spotter=LegacySpotterConfig(), batch=1, detect_every=5,
-                        detection=DetectionConfig(lag_frames=0, max_side=None))
+                        detection=DetectionConfig(lag_frames=0, max_side=None, torch_threads=None))
         settings.update(overrides)
         return cls(**settings)
 
@@ -186,7 +186,8 @@ class Engine:
     (one of them, once); `.stats()`.
 
     Without a classifier the engine spots and reports events with label "" (and no window results).
-    `detector` defaults to MTCNN (mer_live.face.FaceDetector), loaded when first needed. The source's
+    `detector` defaults to MTCNN (mer_live.face.FaceDetector), loaded when first needed (it sets torch's
+    CPU threads to `config.detection.torch_threads`, process-wide). The source's
     timestamps must increase; `run()` after `start()` (or the reverse, or twice) raises RuntimeError.
     """
 
@@ -485,6 +486,10 @@ class Engine:
         if self._detector is None:
             from mer_live.face import FaceDetector as MTCNNDetector
 
+            if self.config.detection.torch_threads is not None:
+                import torch
+
+                torch.set_num_threads(self.config.detection.torch_threads)
             self._detector = MTCNNDetector()
         started = time.perf_counter()
         try:
@@ -552,7 +557,7 @@ class Engine:
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for a batch; a classifier whose batch axis is fixed gets chunks of that size."""
-        fixed = getattr(self.classifier, "batch_size", None)
+        fixed = getattr(self.classifier, "fixed_batch", None)
         if not isinstance(fixed, int) or fixed == len(x):
             return np.asarray(self.classifier.predict(x), dtype=np.float32)
         out = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from tqdm import tqdm
 
 from mer_live.atomic import atomic_path
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
+from mer_live.streaming.timings import format_stages
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
-EVENT_COLUMNS = ("start", "end", "label", "confidence", "peak_score")
+EVENT_COLUMNS = ("start", "end", "kind", "label", "confidence", "peak_score", "reported_at")
 
 
 class HeadlessListener:
@@ -70,17 +72,18 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> No
             writer = csv.writer(handle)
             writer.writerow(EVENT_COLUMNS)
             for e in events:
-                writer.writerow([f"{e.start:.4f}", f"{e.end:.4f}", e.label, f"{e.confidence:.4f}",
-                                 f"{e.peak_score:.2f}"])
+                writer.writerow([f"{e.start:.4f}", f"{e.end:.4f}", e.kind, e.label, f"{e.confidence:.4f}",
+                                 f"{e.peak_score:.2f}", f"{e.reported_at:.4f}"])
 
 
 def format_events(events: list[MicroExpressionEvent]) -> str:
     if not events:
-        return "no micro-expression events spotted"
-    lines = [f"{len(events)} micro-expression event(s):"]
+        return "no micro- or macro-expression events spotted"
+    micro = sum(e.kind == "micro" for e in events)
+    lines = [f"{micro} micro-expression event(s), {len(events) - micro} macro-expression event(s):"]
     for i, e in enumerate(events, 1):
-        lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.label:<12s} confidence {e.confidence:.2f}  "
-                     f"peak score {e.peak_score:.1f}")
+        label = f"{e.label:<12s} confidence {e.confidence:.2f}" if e.label else f"{'-':<12s} {'':15s}"
+        lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.kind:<5s}  {label}  peak score {e.peak_score:.1f}")
     return "\n".join(lines)
 
 
@@ -109,7 +112,9 @@ def run_headless(args: argparse.Namespace) -> int:
             return 2
         from mer_live.runtime import OnnxClassifier
 
-        classifier = OnnxClassifier(model_path, provider=args.provider, batch_size=1)
+        # stride windows are classified only for their CSV rows (--out); events are classified in any case
+        config = dataclasses.replace(engine_config_from_args(args), classify_windows=bool(args.out))
+        classifier = OnnxClassifier(model_path, provider=args.provider, batch_size=config.batch)
         if args.demo and args.source in (None, "synthetic", "demo"):
             source = demo.demo_source(realtime=False)
         elif args.source is None:
@@ -118,7 +123,6 @@ def run_headless(args: argparse.Namespace) -> int:
             return 2
         else:
             source = open_source(args.source, realtime=False, fps=getattr(args, "fps", None))
-        config = engine_config_from_args(args)
     except (SourceError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -150,7 +154,7 @@ def run_headless(args: argparse.Namespace) -> int:
     stats = engine.stats()
     if not quiet:
         print(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
-              f"provider {stats.provider}", file=sys.stderr)
+              f"provider {stats.provider}; stages {format_stages(stats.stages)}", file=sys.stderr)
     if interrupted:
         return 130
     failed = any(m.level == "error" for m in listener.status)

@@ -15,7 +15,9 @@ from mer_live.streaming.events import FrameInfo, MicroExpressionEvent, StatusMes
 
 @runtime_checkable
 class Classifier(Protocol):
-    """Class probabilities for clips; `spec` says what input it takes (frames, size, features, classes)."""
+    """Class probabilities for clips; `spec` says what input it takes (frames, size, features, classes).
+    A classifier whose batch axis is fixed also has `fixed_batch` (an int): the engine then sends batches of
+    exactly that size (padding the last one)."""
 
     spec: ModelSpec
     provider: str
