@@ -55,6 +55,21 @@ def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, 
     assert report["run"]["engine"]["face"] == "full" and report["run"]["engine"]["spotter"]["threshold"] == 1.5
 
 
+def test_with_a_model_micro_events_are_classified(tiny_root, tmp_path, capsys):
+    from mer_live.streaming.demo import demo_model_path
+
+    root, made = tiny_root
+    out = tmp_path / "out"
+    code, _, _ = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--threshold", "1.5",
+                      "--model", demo_model_path(), "--videos", made.videos[0].video_id], capsys)
+    assert code == 0
+    events = json.loads(runner.result_path(out, made.videos[0].video_id).read_text())["events"]
+    micro = [e for e in events if e["kind"] == "micro"]
+    assert micro and all(e["label"] in ("ne", "po", "sur") for e in micro)
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["model"].endswith("demo_model.onnx") and "ch3_1_fusion" in report["run"]["classifier"]
+
+
 def test_an_interrupted_run_resumes_and_a_finished_one_only_rebuilds(tiny_root, tmp_path, capsys, monkeypatch):
     root, made = tiny_root
     out = tmp_path / "out"
