@@ -181,6 +181,22 @@ def test_an_event_keeps_the_engines_type_and_report_time(tmp_path):
     assert runner.event_record(unstamped, seen_at=1.2, video=video)["reported_at_s"] == 1.2
 
 
+def test_spot_only_needs_no_classifier_and_the_legacy_engine_gets_the_demo_window_shape():
+    import numpy as np
+
+    from mer_live.onnx_metadata import read_metadata
+    from mer_live.streaming.demo import demo_model_path
+    from mer_live.streaming.engine import EngineConfig
+
+    assert runner.spot_only_classifier(EngineConfig()) is None
+    shape = runner.spot_only_classifier(EngineConfig.legacy())
+    demo = read_metadata(demo_model_path())
+    assert shape.spec.class_names == ("",)
+    assert (shape.spec.num_frames, shape.spec.image_size, shape.spec.feature, shape.spec.clip_seconds) == \
+        (demo.num_frames, demo.image_size, demo.feature, demo.clip_seconds)
+    assert shape.predict(np.zeros((3, 1, 1, 1, 1), np.float32)).tolist() == [[1.0]] * 3
+
+
 def test_help_lists_the_datasets(capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["--help"])

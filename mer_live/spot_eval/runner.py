@@ -10,7 +10,6 @@ engine's warnings), so an interrupted run loses at most the video it was on, and
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import math
 import re
@@ -66,18 +65,11 @@ def check_run_settings(out_dir: Path, settings: dict) -> None:
 
 # ------------------------------------------------------------------------------------------- the engine
 
-def engine_spots_without_classifier() -> bool:
-    """Whether this engine build takes `classifier=None` (spot only, shared contract 2)."""
-    parameter = inspect.signature(Engine.__init__).parameters.get("classifier")
-    return parameter is not None and parameter.default is None
-
-
 class WindowShapeOnly:
-    """A stand-in classifier for a spotter that scores the model's windows (EngineConfig.legacy(), or an
-    engine build without `classifier=None`): it carries a model's spec (which shapes the windows and their
-    flow: frames, size, features, clip length) and predicts nothing (one class named "", probability 1).
-    Spotting does not read the probabilities, so the events are those the spec's model would give, without
-    a label."""
+    """A stand-in classifier for the spotter that scores the model's windows (EngineConfig.legacy(),
+    mer-live's first engine): it carries a model's spec (which shapes the windows and their flow: frames,
+    size, features, clip length) and predicts nothing (one class named "", probability 1). That spotter does
+    not read the probabilities, so the events are those the spec's model would give, without a label."""
 
     provider = "none (spot only)"
 
@@ -97,14 +89,13 @@ def demo_window_shape() -> WindowShapeOnly:
 
 
 def spot_only_classifier(config: EngineConfig | None = None):
-    """What to give the engine when no model is given: None where the engine spots without one; the demo
-    model's window shape (WindowShapeOnly) for a window-scoring spotter (EngineConfig.legacy())."""
+    """What to give the engine when no model is given: None (the region spotter needs no classifier,
+    shared contract 2), or the demo model's window shape for the window-scoring EngineConfig.legacy()."""
     from mer_live.streaming.legacy_spotting import LegacySpotterConfig
 
-    legacy = config is not None and isinstance(config.spotter, LegacySpotterConfig)
-    if engine_spots_without_classifier() and not legacy:
-        return None
-    return demo_window_shape()
+    if config is not None and isinstance(config.spotter, LegacySpotterConfig):
+        return demo_window_shape()
+    return None
 
 
 def describe_classifier(classifier) -> str:
