@@ -42,7 +42,6 @@ REGION_LAYOUT: dict[str, tuple[str, str, float, float, float, float]] = {
 REGION_NAMES = tuple(REGION_LAYOUT)
 REGION_GROUPS = tuple(dict.fromkeys(group for group, *_ in REGION_LAYOUT.values()))
 EXPRESSIVE = tuple(i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] != "reference")
-REFERENCE = REGION_NAMES.index("bridge")
 
 
 @dataclass(frozen=True)

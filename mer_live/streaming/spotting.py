@@ -14,7 +14,10 @@ give the same segments on any machine and thread timing.
 3. Closing. When the displacement has been back near the reference and the motion quiet for `quiet_s`, the
    segment closes. Its start and end are where the displacement envelope crosses `edge_fraction` of its
    peak. It is then:
-   - "blink" (not reported) when the eyelids carry most of the motion,
+   - "blink" (not reported) when the eyelids went down, `blink_ratio` times more than the brows (a brow
+     lowered over the eye moves the lid region too, but less than the brow),
+   - "talk" (not reported) when the displacement rose `talk_swings` separate times (the mouth opening
+     again and again),
    - "global" (not reported) when the nose bridge, the reference region, moved about as much as the
      expressive regions (a hand over the face, the head turning away, the face leaving),
    - "micro" when it lasts at most `max_micro_s` (0.5 s, the MEGC definition) and stays small
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mer_live.streaming.face_motion import EXPRESSIVE, REFERENCE, REGION_GROUPS, REGION_LAYOUT, REGION_NAMES, FaceMotion
+from mer_live.streaming.face_motion import EXPRESSIVE, REGION_GROUPS, REGION_LAYOUT, REGION_NAMES, FaceMotion
 
 REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "blink", "talk", "global", "long" never do
 GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] == g] for g in REGION_GROUPS}
@@ -52,17 +55,18 @@ class SpotterConfig:
     size: int = 64                  # side of the spotter's gray face crop (its own, not the model's)
     lag_s: float = 0.1              # onset flow is taken between frames this far apart
     rigid: bool = True              # remove the head's rigid (affine) motion before measuring regions
-    max_head_shift: float = 0.5     # the head moving more than this over `lag_s` (pixels of a 64-px crop)
+    max_head_shift: float = 0.75    # the head moving more than this over `lag_s` (pixels of a 64-px crop)
                                     # pauses spotting (an open segment is dropped) until it is still again
     baseline_s: float = 4.0         # the running noise statistics cover the last this-much of quiet frames
     min_baseline_s: float = 1.0     # quiet time needed before anything can be a candidate
     quiet_s: float = 0.25           # back near the reference and still for this long closes a segment
     return_fraction: float = 0.3    # "back near the reference": displacement below this part of its peak
-    edge_fraction: float = 0.2      # start/end where the displacement envelope crosses this part of its peak
+    edge_fraction: float = 0.1      # start/end where the displacement envelope crosses this part of its peak
     max_micro_s: float = 0.5        # MEGC: a micro-expression lasts at most half a second
     max_micro_px: float = 6.0       # and stays small: peak region displacement in pixels of a 64-px crop
     max_macro_s: float = 4.0        # longer segments (talking, a face out of sight) are not reported
-    blink_ratio: float = 1.0        # eyelids moving down, this much more than any other region: a blink
+    blink_ratio: float = 1.4        # eyelids moving down this many times more than the brows (and more than
+                                    # the nose, mouth and chin): a blink
     max_spread: float = 0.6         # mean over region groups of (group peak / peak): above, the whole face
                                     # moved (a hand, the head turning away, the face leaving): not an expression
     talk_swings: int = 3            # the displacement rising this many separate times in one segment: talking
@@ -129,6 +133,7 @@ class RegionSpotter:
 
     def _reset_segment(self) -> None:
         self._ref: tuple[float, np.ndarray] | None = None
+        self._displacement = 0.0
         self._opened_at = 0.0
         self._track: list[tuple[float, np.ndarray]] = []   # (t, region displacement vectors) since the ref
         self._returned_since: float | None = None
@@ -137,6 +142,12 @@ class RegionSpotter:
     def active(self) -> bool:
         """A segment is open (motion seen, not yet closed)."""
         return self._ref is not None
+
+    @property
+    def score(self) -> float:
+        """What to plot against `config.threshold`: while a segment is open, how far the face is from its
+        reference now (robust z); otherwise the activity."""
+        return self._displacement if self.active else self.activity
 
     def _period(self) -> float:
         """The stream's frame period (median of the stored frames' spacing)."""
@@ -257,6 +268,7 @@ class RegionSpotter:
         peak = max(float(np.max(np.hypot(v[:, 0], v[:, 1])[list(EXPRESSIVE)] / scale[list(EXPRESSIVE)]))
                    for _, v in self._track)
         now = float(np.max(disp[list(EXPRESSIVE)]))
+        self._displacement = now
         back = now <= max(cfg.return_fraction * peak, 2.0) and self.activity < cfg.open_threshold
         if back:
             if self._returned_since is None:
@@ -283,7 +295,11 @@ class RegionSpotter:
         z = np.hypot(vectors[..., 0], vectors[..., 1]) / scale               # (T, R)
         envelope = z[:, list(EXPRESSIVE)].max(axis=1)
         peak = float(envelope.max())
-        above = np.flatnonzero(envelope >= cfg.edge_fraction * peak)
+        # the edges are where the envelope crosses edge_fraction of its rise above where it came back to:
+        # a head that kept moving slowly leaves a little residual the face did not make
+        returned = self._returned_since if self._returned_since is not None else times[-1]
+        rest = float(np.median(envelope[times >= returned]))
+        above = np.flatnonzero(envelope >= rest + cfg.edge_fraction * (peak - rest))
         period = float(np.median(np.diff(times))) if len(times) > 1 else cfg.lag_s
         start = max(float(times[above[0]]), self._last_end)
         end = float(times[above[-1]]) + period
@@ -293,15 +309,18 @@ class RegionSpotter:
         group_peak = {g: float(max(peaks[i] for i in members)) for g, members in GROUP_MEMBERS.items()}
         at_peak = int(np.argmax(envelope))
         eye_dy = float(vectors[at_peak, GROUP_MEMBERS["eyes"], 1].mean()) * 64.0 / cfg.size
+        brow = vectors[at_peak, GROUP_MEMBERS["brows"]] * 64.0 / cfg.size
         spread = float(np.mean([v / peak for v in group_peak.values()]))
         swings = _swings(envelope, 0.5 * peak)
         duration = end - start
-        others = max(v for g, v in group_peak.items() if g not in ("eyes", "reference"))
+        below_brows = max(v for g, v in group_peak.items() if g not in ("eyes", "brows", "reference"))
+        brow_dy = float(brow[:, 1].mean())
         if peak < cfg.threshold:
             kind = "noise"
         elif spread >= cfg.max_spread:
             kind = "global"
-        elif group_peak["eyes"] >= cfg.blink_ratio * others and eye_dy > 0 and duration <= cfg.max_micro_s:
+        elif (duration <= cfg.max_micro_s and group_peak["eyes"] >= below_brows and eye_dy > 0
+              and eye_dy >= cfg.blink_ratio * max(brow_dy, 0.0)):
             kind = "blink"
         elif swings >= cfg.talk_swings:
             kind = "talk"
@@ -312,6 +331,7 @@ class RegionSpotter:
         else:
             kind = "long"
         detail = {**{g: round(v, 1) for g, v in group_peak.items()}, "eye_dy": round(eye_dy, 2),
+                  "brow_dy": round(brow_dy, 2), "brow_dx": round(float(np.abs(brow[:, 0]).mean()), 2),
                   "spread": round(spread, 2), "swings": swings}
         segment = Segment(start=start, end=end, kind=kind, peak_score=peak, peak_px=peak_px,
                           region=REGION_NAMES[region], reported_at=t, detail=detail)
