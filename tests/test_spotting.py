@@ -25,10 +25,11 @@ class TruthDetector:
     """Finds the face where the generator put it (frames are recognised by their bytes); `absent(i)` says
     on which frames there is no face."""
 
-    def __init__(self, stream, absent=lambda i: False):
+    def __init__(self, stream, absent=lambda i: False, frames=None):
         self.stream = stream
         self.absent = absent
-        self.index = {hashlib.md5(f.tobytes()).digest(): i for i, f in enumerate(stream.frames)}
+        frames = stream.frames if frames is None else frames
+        self.index = {hashlib.md5(f.tobytes()).digest(): i for i, f in enumerate(frames)}
         self.calls = 0
 
     def detect(self, rgb):
@@ -82,7 +83,8 @@ def stream(seed, duration_s=9.0, micro_count=0, blinks=0, distractors=(), **kw):
 def spot(s, classifier=None, config=None, absent=lambda i: False, threads=False, frames=None):
     recorder = Recorder()
     source = ArraySource(s.frames if frames is None else frames, fps=s.fps)
-    engine = Engine(source, classifier, config or EngineConfig(), recorder, detector=TruthDetector(s, absent))
+    engine = Engine(source, classifier, config or EngineConfig(), recorder,
+                    detector=TruthDetector(s, absent, source.frames))
     if threads:
         engine.start()
         assert engine.join(timeout=120)
