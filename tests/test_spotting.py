@@ -171,8 +171,8 @@ def test_nothing_is_a_candidate_before_the_baseline_is_ready():
 def test_a_face_leaving_and_coming_back_is_never_an_event():
     s = stream(8, duration_s=6.0)
     frames = s.frames.copy()
-    gone = slice(60, 90)                                 # 1 s of another scene where the face was
-    frames[gone] = np.roll(s.frames[gone], 70, axis=1)[:, ::-1]
+    gone = slice(60, 90)                                 # 1 s of black, as at a cut in a video
+    frames[gone] = 0
     events, engine, recorder = spot(s, frames=frames, absent=lambda i: gone.start <= i < gone.stop)
     texts = [m.text for m in recorder.status]
     assert any("face lost" in t for t in texts) and any("found again" in t for t in texts)
