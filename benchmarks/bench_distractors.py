@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     unknown = [name for name in engines if name not in ENGINES]
     if unknown:
         parser.error(f"unknown engine(s) {unknown}; choose from {', '.join(ENGINES)}")
+    import torch
+
+    torch.set_num_threads(1)                 # MTCNN on one thread for both engines (this measures spotting)
     classifier = OnnxClassifier(args.model or demo.demo_model_path(), provider="cpu", batch_size=1)
     detector = FaceDetector()
     counts = {name: dict(micro_tp=0, micro_n=0, macro_tp=0, macro_n=0, labelled=0, right=0) for name in engines}
