@@ -45,7 +45,8 @@ class Interval:
     kind: str                   # "micro", "macro" or a distractor name ("blink", "talk", ...)
     start: float                # seconds (first frame of the motion)
     end: float                  # seconds, exclusive (the frame after the last frame of the motion)
-    what: str = ""              # the motion's name (micro/macro) or details
+    what: str = ""              # details: the motion's name and amplitude, a shift, an angle, a step
+    motion: str = ""            # micro/macro: the local motion's name (mer_live.synthetic.MOTIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,10 +163,13 @@ def _plan(rng: np.random.Generator, micro_count: int, blinks: int, others: Seque
 def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.0,
                            frame_size: tuple[int, int] = (240, 320), micro_count: int = 6, blinks: int = 5,
                            distractors: Sequence[str] = ("smile", "talk", "drift", "turn", "light"),
-                           first_s: float = 2.0, shuffle: bool = True, min_gap_s: float = 0.6) -> DistractorStream:
+                           first_s: float = 2.0, shuffle: bool = True, min_gap_s: float = 0.6,
+                           sway_px: float = 0.0) -> DistractorStream:
     """Render one stream (see the module docstring): `micro_count` micro-expressions, `blinks` blinks and one
     of each of `distractors`, in a random order (or as listed, micros first, with `shuffle=False`), the
-    first at `first_s`, at least `min_gap_s` apart. Raises ValueError if they do not fit."""
+    first at `first_s`, at least `min_gap_s` apart. `sway_px`: the head also sways slowly all along (this
+    many pixels of a 64-px crop each way, periods of 5-8 s), under everything else. Raises ValueError if
+    the motions do not fit."""
     unknown = sorted(set(distractors) - set(DISTRACTORS) - {"blink"})
     if unknown:
         raise ValueError(f"unknown distractor(s) {unknown}; choose from {DISTRACTORS}")
@@ -198,7 +202,7 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
             a = np.zeros(n)
             a[start:end] = _profile(length, apex)[: end - start] * amp
             tracks.append(_Track(MOTIONS[motion], a))
-            intervals.append(Interval("micro", start / fps, end / fps, f"{motion} {amp:.1f}px"))
+            intervals.append(Interval("micro", start / fps, end / fps, f"{motion} {amp:.1f}px", motion))
         elif what == "blink":
             amp = float(rng.uniform(2.5, 4.0))
             a = np.zeros(n)
@@ -211,7 +215,7 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
             fall = int(round(rng.uniform(0.3, 0.6) * fps))
             a = (_ramp(n, start, rise) - _ramp(n, end - fall, fall)) * amp
             tracks.append(_Track(MOTIONS["smile"], a))
-            intervals.append(Interval("macro", start / fps, end / fps, f"smile {amp:.1f}px"))
+            intervals.append(Interval("macro", start / fps, end / fps, f"smile {amp:.1f}px", "smile"))
         elif what == "talk":
             a = np.zeros(n)
             k = start
@@ -238,6 +242,12 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
             gain *= 1.0 + step * _ramp(n, start, 2)
             intervals.append(Interval("light", start / fps, end / fps, f"{step:+.0%}"))
         t += dur + gap
+    if sway_px:
+        sway = np.random.default_rng([seed, 13])
+        t_s = np.arange(n) / fps
+        periods, phases = sway.uniform(5.0, 8.0, 2), sway.uniform(0, 2 * np.pi, 2)
+        tx = tx + sway_px * px * np.sin(2 * np.pi * t_s / periods[0] + phases[0])
+        ty = ty + 0.5 * sway_px * px * np.sin(2 * np.pi * t_s / periods[1] + phases[1])
     frames = _render(look, tracks, tx, ty, angle, gain, rng, noise=float(rng.uniform(0.5, 2.5)))
     return DistractorStream(frames=frames, fps=float(fps), seed=seed, intervals=tuple(intervals),
                             face_box=look.face_box(), pose=np.stack([tx, ty, angle], axis=1), look=look)

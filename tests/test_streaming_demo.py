@@ -33,6 +33,7 @@ def test_headless_demo_reports_events_at_the_right_times_and_classes_one_row_per
     spotted = list(csv.DictReader(events_csv.open()))
     truth = [(start, start + demo.DEMO_EVENT_S, label) for start, label in SHORT_EVENTS]
     assert [e["label"] for e in spotted] == [label for _, _, label in truth]
+    assert all(e["kind"] == "micro" and float(e["reported_at"]) >= float(e["end"]) for e in spotted)
     for event, (start, end, _) in zip(spotted, truth):
         assert abs(float(event["start"]) - start) <= STRIDE, (event, start)
         assert abs(float(event["end"]) - end) <= STRIDE, (event, end)

@@ -37,7 +37,7 @@ from mer_live.streaming.face_motion import normalised_gray
 from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
 from mer_live.streaming.legacy_spotting import EventBuilder, LegacySpotter, LegacySpotterConfig, active_span
 from mer_live.streaming.protocols import Classifier, EngineListener, FaceDetector
-from mer_live.streaming.sources import FrameSource, SourceError
+from mer_live.streaming.sources import FrameSource, SourceError, TimestampError
 from mer_live.streaming.spotting import RegionSpotter, Segment, SpotterConfig
 from mer_live.streaming.timings import StageClock
 from mer_live.streaming.window import Window, WindowBuffer, prepare_window
@@ -187,8 +187,9 @@ class Engine:
 
     Without a classifier the engine spots and reports events with label "" (and no window results).
     `detector` defaults to MTCNN (mer_live.face.FaceDetector), loaded when first needed (it sets torch's
-    CPU threads to `config.detection.torch_threads`, process-wide). The source's
-    timestamps must increase; `run()` after `start()` (or the reverse, or twice) raises RuntimeError.
+    CPU threads to `config.detection.torch_threads`, process-wide). The source's timestamps must increase
+    (`run()` raises TimestampError, threads report it and stop); `run()` after `start()` (or the reverse,
+    or twice) raises RuntimeError. Live (threads) drops stale stride windows, never events.
     """
 
     def __init__(self, source: FrameSource, classifier: Classifier | None = None,
@@ -318,6 +319,8 @@ class Engine:
                 self._detector_ready.wait()
             self._capture_loop(sync=False)
             self._end_of_stream(sync=False)
+        except TimestampError as exc:
+            self._status("error", f"capture stopped: {exc}")
         except Exception as exc:  # noqa: BLE001 - a bug must not leave the GUI waiting forever
             log.exception("capture failed")
             self._status("error", f"capture stopped by an internal error: {exc!r}. Please report it with the log.")
@@ -400,7 +403,7 @@ class Engine:
     def _on_frame(self, frame, sync: bool) -> None:
         captured_at = time.perf_counter()
         if self._last_t is not None and frame.timestamp <= self._last_t:
-            raise ValueError(f"{self.source.name}: frame {frame.index} has timestamp {frame.timestamp} s, not "
+            raise TimestampError(f"{self.source.name}: frame {frame.index} has timestamp {frame.timestamp} s, not "
                              f"after the previous frame's {self._last_t} s; timestamps must increase")
         self._last_t = frame.timestamp
         with self._stats_lock:
@@ -417,7 +420,7 @@ class Engine:
         if self._next_window_t is not None and frame.timestamp < self._next_window_t - 1e-6:
             return
         self._next_window_t = frame.timestamp + self.config.stride_s
-        score, candidate = (self.spotter.activity, self.spotter.active) if self.spotter else (0.0, False)
+        score, candidate = (self.spotter.score, self.spotter.active) if self.spotter else (0.0, False)
         window = self.buffer.snapshot(self._windows_made, captured_at, self._anchor_epoch, score, candidate)
         self._windows_made += 1
         if sync:

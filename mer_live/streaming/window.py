@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from mer_live.spec import ModelSpec
+from mer_live.streaming.sources import TimestampError
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,10 @@ class WindowBuffer:
         self._times.clear()
 
     def push(self, timestamp: float, crop_rgb: np.ndarray) -> None:
-        """Add one face crop (any size; resized to the model's size here); `ValueError` if time went back."""
+        """Add one face crop (any size; resized to the model's size here); `TimestampError` (a ValueError)
+        unless the timestamp is later than the previous one."""
         if self._times and timestamp <= self._times[-1]:
-            raise ValueError(f"frame timestamps must increase: {timestamp} s came after {self._times[-1]} s; "
+            raise TimestampError(f"frame timestamps must increase: {timestamp} s came after {self._times[-1]} s; "
                              f"a source must give each frame a later timestamp than the one before")
         h, w = self.image_size
         if crop_rgb.shape[:2] != (h, w):
