@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", default="100-109", help="stream seeds, e.g. 100-109 or 0-9 (tuning) or 3,5")
     parser.add_argument("--duration", type=float, default=40.0, help="seconds per synthetic stream")
+    parser.add_argument("--sway", type=float, default=0.0,
+                        help="the head also sways slowly all along, this many pixels of a 64-px crop each way")
     parser.add_argument("--real", type=Path, nargs="*", default=[ROOT / "tests" / "data" / "real" /
                                                                  "WolfgangLanger_Pexels.mp4"])
     parser.add_argument("--engines", default="legacy,regions", help="comma-separated: legacy, regions")
@@ -88,7 +90,7 @@ def main(argv=None) -> int:
     class_of = {motion_for(name): name for name in classifier.spec.class_names if name in LABEL_MOTIONS}
     started = time.perf_counter()
     for seed in progress(seed_list(args.seeds), desc="streams", unit="stream"):
-        stream = make_distractor_stream(seed, duration_s=args.duration)
+        stream = make_distractor_stream(seed, duration_s=args.duration, sway_px=args.sway)
         micro, macro = stream.micro, stream.macro
         motions = [i.motion for i in stream.of_kind("micro")]
         truth_micro += len(micro)
@@ -108,8 +110,8 @@ def main(argv=None) -> int:
                 if motions[j] in class_of:
                     c["labelled"] += 1
                     c["right"] += micro_events[i].label == class_of[motions[j]]
-    print(f"synthetic streams {args.seeds} ({args.duration:g} s each): {truth_micro} micro- and {truth_macro} "
-          f"macro-expressions; {time.perf_counter() - started:.0f} s")
+    print(f"synthetic streams {args.seeds} ({args.duration:g} s each{f', head swaying {args.sway:g} px' if args.sway else ''}): "
+          f"{truth_micro} micro- and {truth_macro} macro-expressions; {time.perf_counter() - started:.0f} s")
     print(f"{'engine':10s} {'micro P':>8s} {'micro R':>8s} {'micro F1':>9s} {'spotted':>8s} {'macro F1':>9s} "
           f"{'spotted':>8s} {'class right':>12s}")
     for name in engines:

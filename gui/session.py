@@ -77,9 +77,9 @@ def shared_face_detector():
     global _shared_detector
     with _detector_lock:
         if _shared_detector is None:
-            from mer_live.face import FaceDetector
+            from mer_live.streaming.detection import load_detector
 
-            _shared_detector = FaceDetector()
+            _shared_detector = load_detector()      # on one torch thread, as the engine's own
         return _shared_detector
 
 

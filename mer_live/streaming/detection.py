@@ -40,6 +40,19 @@ class DetectionConfig:
             raise ValueError(f"the detector's frame side must be >= 64 pixels, got {self.max_side}")
 
 
+def load_detector(config: DetectionConfig | None = None):
+    """MTCNN (mer_live.face.FaceDetector) with torch's CPU threads set to `config.torch_threads`
+    (process-wide: torch has one setting)."""
+    from mer_live.face import FaceDetector
+
+    threads = (config or DetectionConfig()).torch_threads
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return FaceDetector()
+
+
 class DetectionSchedule:
     """`due(index, t, holding, unsure)` -> whether to detect on this frame; deterministic."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mer_live.streaming.detection import DetectionConfig, DetectionSchedule
+from mer_live.streaming.detection import DetectionConfig, DetectionSchedule, load_detector
 from mer_live.streaming.events import (EngineStats, FrameInfo, MicroExpressionEvent, StatusMessage,
                                        WindowResult)
 from mer_live.streaming.face_motion import normalised_gray
@@ -487,13 +487,7 @@ class Engine:
 
     def _detect(self, rgb: np.ndarray, count: bool = True) -> Detection | None:
         if self._detector is None:
-            from mer_live.face import FaceDetector as MTCNNDetector
-
-            if self.config.detection.torch_threads is not None:
-                import torch
-
-                torch.set_num_threads(self.config.detection.torch_threads)
-            self._detector = MTCNNDetector()
+            self._detector = load_detector(self.config.detection)
         started = time.perf_counter()
         try:
             scale = 1.0
