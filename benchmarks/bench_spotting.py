@@ -94,6 +94,26 @@ def micro_recall_by(results: list[dict], made: dict) -> str:
     return f"micro recall by motion: {text(by_motion)}\nmicro recall by amplitude: {text(by_amplitude)}"
 
 
+def false_micro_by_cause(results: list[dict], made: dict) -> str:
+    """What the face was doing (by the generator's script) during each false micro event: the actions that
+    overlap it, give or take 0.25 s; "nothing" when none does."""
+    drawn = {v.video_id: (v.drawn(), v.fps) for dataset in made.values() for v in dataset.videos}
+    causes: dict[str, int] = {}
+    for result in results:
+        actions, fps = drawn.get(result["video_id"], ([], 30.0))
+        slack = int(round(0.25 * fps))
+        matched = evaluate_video(result).matched_events
+        for i, event in enumerate(result["events"]):
+            if event["kind"] != "micro" or i in matched:
+                continue
+            hit = sorted({kind for kind, first, last in actions
+                          if event["onset"] <= last + slack and event["offset"] >= first - slack})
+            key = "+".join(hit) or "nothing"
+            causes[key] = causes.get(key, 0) + 1
+    text = ", ".join(f"{k} {n}" for k, n in sorted(causes.items(), key=lambda kv: -kv[1]))
+    return f"false micro events, by what the face did then: {text or 'none'}"
+
+
 def row(name: str, s: dict) -> str:
     """One table row; speed from the engine's own wall time per video (kept in each video's result, so a
     run resumed with --keep prints the figures it measured)."""
@@ -150,7 +170,8 @@ def main() -> int:
                 pooled += results
                 print(row(name, summarize(results)), flush=True)
             print(row("all", summarize(pooled)))
-            print(micro_recall_by(pooled, made), flush=True)
+            print(micro_recall_by(pooled, made))
+            print(false_micro_by_cause(pooled, made), flush=True)
     return 0
 
 

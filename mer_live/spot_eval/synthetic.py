@@ -52,6 +52,11 @@ class SyntheticVideo:
     face: str
     labeled: bool                       # listed in the workbook
 
+    def drawn(self) -> list[tuple[str, int, int]]:
+        """(kind, first, last frame number) of everything the script made the face do, distractors included
+        (frame number = the first number + the script's frame index, in every layout)."""
+        return [(a.kind, self.numbers[0] + a.start, self.numbers[0] + a.end) for a in self.script.actions]
+
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticLongDataset:

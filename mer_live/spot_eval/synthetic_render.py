@@ -62,8 +62,15 @@ def _backdrop(look: Look) -> np.ndarray:
 
 NOISE_FIELDS, NOISE_MARGIN = 4, 32
 
-# A blink: both upper lids pulled down (the bump sits a little above each eye) while the eye darkens.
-BLINK_MOTION = (("lid_l", (0, 1), .10), ("lid_r", (0, 1), .10))
+# A blink: each upper lid sweeps down over its eye. In eye distances: the lid travels BLINK_TRAVEL; the skin
+# that moves spans from BLINK_TOP (above the eye's centre, below the brow) to BLINK_BOTTOM, fully from
+# BLINK_FULL down, and BLINK_HALF_WIDTH to each side; the brows stay where they are.
+BLINK_TRAVEL, BLINK_TOP, BLINK_FULL, BLINK_BOTTOM, BLINK_HALF_WIDTH = 0.11, -0.25, -0.07, 0.10, 0.22
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
 
 
 class Renderer:
@@ -168,19 +175,18 @@ class Renderer:
         A bump is never narrower than 1.1 x its own displacement, so the warp never folds (a bigger pull moves
         a wider patch of skin); each bump is evaluated only within 3.5 sigma of its centre.
         """
-        bumps = [(MOTIONS[m], amp * self.px64, 0.0) for m, amp in motions]
-        if closure > 0:
-            bumps.append((BLINK_MOTION, closure * 0.14 * self.d, 0.08))
-        if not bumps:
+        if not motions and closure <= 0:
             return None
         field = np.zeros(coords.shape, np.float32)
         x0, y0, x1, y1 = box
         inverse = matrix.T                                     # matrix is orthogonal
-        for parts, amp, lift in bumps:
-            for point, (du, dv), sigma in parts:
-                vec = ((du * self.u + dv * self.v) * amp).astype(np.float32)
+        if closure > 0:
+            field += self._blink_field(coords, closure)
+        for motion, amp in motions:
+            for point, (du, dv), sigma in MOTIONS[motion]:
+                vec = ((du * self.u + dv * self.v) * amp * self.px64).astype(np.float32)
                 s = max(sigma * self.d, 1.1 * float(np.hypot(*vec)))
-                source_point = self.points[point] - lift * self.d * self.v
+                source_point = self.points[point]
                 fx, fy = centre + inverse @ (source_point - self.face_centre)
                 r = 3.5 * s
                 bx0, bx1 = max(int(fx - r) - x0, 0), min(int(fx + r) + 1 - x0, x1 - x0)
@@ -190,6 +196,20 @@ class Renderer:
                 diff = coords[by0:by1, bx0:bx1] - source_point.astype(np.float32)
                 bump = np.exp((diff * diff).sum(-1) * np.float32(-0.5 / (s * s)))
                 field[by0:by1, bx0:bx1] += bump[..., None] * vec
+        return field
+
+    def _blink_field(self, coords: np.ndarray, closure: float) -> np.ndarray:
+        """The lids' sweep: skin from above each eye slides down over it by up to BLINK_TRAVEL eye distances.
+        The upper ramp is long enough that the warp never folds (travel / ramp x 1.5 < 1)."""
+        u, v = self.u.astype(np.float32), self.v.astype(np.float32)
+        field = np.zeros(coords.shape, np.float32)
+        for side in ("l", "r"):
+            diff = coords - self.points[f"eye_{side}"].astype(np.float32)
+            along, across = diff @ u / self.d, diff @ v / self.d
+            weight = (_smoothstep((across - BLINK_TOP) / (BLINK_FULL - BLINK_TOP))
+                      * _smoothstep((BLINK_BOTTOM - across) / 0.04)
+                      * np.exp(-0.5 * (along / (BLINK_HALF_WIDTH * 0.75)) ** 4))
+            field += (closure * BLINK_TRAVEL * self.d * weight)[..., None] * v
         return field
 
     def frame(self, i: int) -> np.ndarray:
@@ -229,8 +249,8 @@ class Renderer:
             u, v = self.u.astype(np.float32), self.v.astype(np.float32)
             for side in ("l", "r"):
                 diff = coords - self.points[f"eye_{side}"].astype(np.float32)
-                along, across = diff @ u / (0.16 * self.d), diff @ v / (0.07 * self.d)
-                alpha = (closure * np.exp(-(along * along + across * across) / 2))[..., None]
+                along, across = diff @ u / (0.16 * self.d), diff @ v / (0.06 * self.d)
+                alpha = (0.6 * closure * np.exp(-(along * along + across * across) / 2))[..., None]
                 head = head * (1 - alpha) + self.lid_colour[side].astype(np.float32) * alpha
         mask = cv2.remap(self.mask, coords[..., 0], coords[..., 1], cv2.INTER_LINEAR, borderValue=0.0)[..., None]
         return backdrop * (1 - mask) + head * mask
