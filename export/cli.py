@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
+from mer_live.atomic import check_writable
 from mer_live.checkpoint import CheckpointError
+from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_INCOMPLETE, EXIT_OK, CommandError,
+                                 command_errors)
+from mer_live.progress import progress, write
 
-from export.onnx_export import DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, export_checkpoint
+from export.onnx_export import (DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, default_output_path,
+                                export_checkpoint)
 
 
 def run_checkpoints(run_dir: Path) -> list[Path]:
@@ -20,7 +27,7 @@ def run_checkpoints(run_dir: Path) -> list[Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="mer-export",
         description="Export a mer-live checkpoint to a self-describing ONNX file, verified against PyTorch "
                     "with ONNX Runtime before it is written.",
@@ -41,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "torch.export (dynamo=True, minutes for large models) with a warning; or force one")
     p.add_argument("--tolerance", type=float, default=None,
                    help="override the verification tolerance (fp32: max |Δ logits| 1e-4; fp16: max |Δ probs| 2e-2)")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return p
 
 
@@ -63,42 +71,55 @@ def format_table(results: list[ExportResult], failures: list[tuple[Path, str]]) 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    errors = {CheckpointError: EXIT_BAD_MODEL, ExportError: EXIT_INCOMPLETE}
+    with command_errors("mer-export", errors, debug=args.debug,
+                        interrupted="no file was written for the model being exported") as outcome:
+        outcome.status = export_all(args)
+    return outcome.status
+
+
+def export_all(args: argparse.Namespace) -> int:
+    """Export the one checkpoint (its errors reach the handler) or every one of a run folder (collected)."""
+    say = functools.partial(write, file=sys.stdout)      # above the bar on a terminal, whole lines in a log
     options = dict(opset=args.opset, fp16=args.fp16, dynamic_batch=not args.static_batch,
-                   exporter=args.exporter, tolerance=args.tolerance)
+                   exporter=args.exporter, tolerance=args.tolerance, report=say)
     target: Path = args.checkpoint
     if target.is_dir():
         if args.output is not None:
-            print(f"mer-export: error: -o/--output names one file, but {target} is a run folder; each "
-                  "checkpoint's ONNX file is written next to it (leave out -o)", file=sys.stderr)
-            return 2
+            raise CommandError(f"-o/--output names one file, but {target} is a run folder; each checkpoint's "
+                               "ONNX file is written next to it (leave out -o)")
         try:
             checkpoints = run_checkpoints(target)
         except ExportError as exc:
-            print(f"mer-export: error: {exc}", file=sys.stderr)
-            return 2
+            raise CommandError(str(exc)) from exc
+    elif not target.is_file():
+        raise CommandError(f"checkpoint not found: {target} (mer-train writes them as <out>/folds/*/model.pt, "
+                           "or give a mer-train output folder)")
     else:
         checkpoints = [target]
-
-    from tqdm import tqdm
+    for checkpoint in checkpoints:   # every output checked before the first (slow) export
+        check_writable(args.output if args.output is not None else default_output_path(checkpoint, args.fp16))
+    if len(checkpoints) == 1:
+        result = export_checkpoint(checkpoints[0], args.output, **options)
+        print(f"wrote {result.output}")
+        return EXIT_OK
 
     results: list[ExportResult] = []
     failures: list[tuple[Path, str]] = []
-    progress = tqdm(checkpoints, desc="export", unit="model", disable=len(checkpoints) < 2, file=sys.stderr)
-    for checkpoint in progress:
+    for checkpoint in progress(checkpoints, desc="export", unit="model", log_every_s=0):
         try:
-            results.append(export_checkpoint(checkpoint, args.output, report=tqdm.write, **options))
-            print(f"wrote {results[-1].output}")
-        except (ExportError, CheckpointError, FileNotFoundError) as exc:
+            results.append(export_checkpoint(checkpoint, None, **options))
+            say(f"wrote {results[-1].output}")
+        except (ExportError, CheckpointError) as exc:   # one bad checkpoint must not stop the others
             failures.append((checkpoint, str(exc)))
-            print(f"mer-export: error: {exc}", file=sys.stderr)
-    if len(checkpoints) > 1:
-        print()
-        print(format_table(results, failures))
+            write(f"mer-export: error: {exc}")
+    print()
+    print(format_table(results, failures))
     if failures:
         print(f"mer-export: {len(failures)} of {len(checkpoints)} export(s) failed; no file was written for them",
               file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

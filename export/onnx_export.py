@@ -3,13 +3,14 @@
 The exported graph takes `clip` (B, T, C, H, W) and gives `logits` and `probs` (softmax, float32 even
 for an fp16 model, so the live app never needs its own softmax). The file carries the whole ModelSpec in
 its metadata (mer_live.onnx_metadata) and is only written (atomically) once ONNX's checker and ONNX
-Runtime agree with PyTorch on the same inputs (export.verify).
+Runtime agree with PyTorch on the same inputs (export.verify). It carries nothing of the machine that
+built it: the exporters' debugging records (torch.export's per-node stack traces with source file paths,
+FX nodes, module names; doc strings) are removed (`strip_source_info`).
 """
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ import onnx
 import torch
 from torch import nn
 
-from mer_live.atomic import atomic_path
+from mer_live.atomic import atomic_path, check_writable
 from mer_live.checkpoint import Checkpoint, load_checkpoint
+from mer_live.suggest import unknown_choice
 from mer_live.onnx_metadata import INPUT_NAME, OUTPUT_NAMES, write_metadata
 from mer_live.spec import ModelSpec
 
@@ -65,30 +67,6 @@ class _ClassifierOutputs(nn.Module):
 def default_output_path(checkpoint: Path, fp16: bool) -> Path:
     """model.pt -> model.onnx (fp16: model.fp16.onnx, so both can sit beside one checkpoint)."""
     return checkpoint.with_suffix(".fp16.onnx" if fp16 else ".onnx")
-
-
-def check_writable(path: Path) -> None:
-    """Fail before minutes of export work when the output cannot be written."""
-    if path.is_dir():
-        raise ExportError(f"output {path} is a directory; give a file name such as {path / 'model.onnx'}")
-    parent = path.parent
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ExportError(f"cannot write {path}: {existing} is a file, not a directory; choose another output with -o")
-    if existing != parent:
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ExportError(f"cannot create output folder {parent}: {exc.strerror}; choose another output with -o") from exc
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{path.name}.", suffix=".probe"):
-            pass
-    except OSError as exc:
-        raise ExportError(f"cannot write to {parent}: {exc.strerror}; choose another output with -o") from exc
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ExportError(f"output {path} exists and is read-only; remove it or choose another output with -o")
 
 
 def model_from_checkpoint(ckpt: Checkpoint, source: Path) -> nn.Module:
@@ -145,10 +123,50 @@ def _export_legacy(wrapped: nn.Module, x: torch.Tensor, opset: int, dynamic_batc
     return onnx.load_from_string(buffer.getvalue())
 
 
+def strip_source_info(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Remove every node's metadata and every doc string, in place, in the graph, its subgraphs and functions.
+
+    torch.export (dynamo=True) records on each node its Python stack trace (absolute paths of the source
+    files, site-packages included), FX node, module names and optimiser rule names; none of it runs.
+    The model's own metadata (the ModelSpec, written after this) stays.
+    """
+    def clean_graph(graph: onnx.GraphProto) -> None:
+        graph.doc_string = ""
+        del graph.metadata_props[:]
+        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+            value.doc_string = ""
+            del value.metadata_props[:]
+        for node in graph.node:
+            clean_node(node)
+
+    def clean_node(node: onnx.NodeProto) -> None:
+        node.doc_string = ""
+        del node.metadata_props[:]
+        for attribute in node.attribute:
+            attribute.doc_string = ""
+            if attribute.HasField("g"):
+                clean_graph(attribute.g)
+            for subgraph in attribute.graphs:
+                clean_graph(subgraph)
+
+    proto.doc_string = ""
+    clean_graph(proto.graph)
+    for function in proto.functions:
+        function.doc_string = ""
+        del function.metadata_props[:]
+        for value in function.value_info:
+            value.doc_string = ""
+            del value.metadata_props[:]
+        for node in function.node:
+            clean_node(node)
+    return proto
+
+
 def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp16: bool = False,
             dynamic_batch: bool = True, exporter: str = "auto",
             report: Callable[[str], None] = print) -> tuple[onnx.ModelProto, str, str | None]:
-    """Export `model` (eval mode, float32; it is not modified) -> (proto, exporter used, fallback reason).
+    """Export `model` (eval mode, float32; it is not modified) -> (proto, exporter used, fallback reason);
+    the proto holds no source paths (`strip_source_info`).
 
     "auto" uses the TorchScript exporter (dynamo=False) and falls back to torch.export (dynamo=True) only
     with a reported reason. Both export every model family and verify; measured on 2 CPU cores the
@@ -158,7 +176,7 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
     TorchScript exporter, "auto" ends up on torch.export by the reported fallback.
     """
     if exporter not in EXPORTERS:
-        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
+        raise ExportError(unknown_choice("exporter", exporter, EXPORTERS))
     dtype = torch.float16 if fp16 else torch.float32
     wrapped = _ClassifierOutputs(model).eval()
     if fp16:
@@ -171,7 +189,7 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
     with torch.no_grad():
         if exporter in ("auto", "legacy"):
             try:
-                return _export_legacy(wrapped, x, opset, dynamic_batch), "legacy", None
+                return strip_source_info(_export_legacy(wrapped, x, opset, dynamic_batch)), "legacy", None
             except Exception as exc:  # noqa: BLE001 - any exporter failure: fall back, and say why
                 reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
                 if exporter == "legacy":
@@ -180,7 +198,7 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
                 report(f"WARNING: the TorchScript exporter (dynamo=False) failed for {spec.model}: {reason}; "
                        "falling back to torch.export (dynamo=True), which can take minutes for large models")
         try:
-            return _export_dynamo(wrapped, x, opset, dynamic_batch), "dynamo", fallback_reason
+            return strip_source_info(_export_dynamo(wrapped, x, opset, dynamic_batch)), "dynamo", fallback_reason
         except Exception as exc:
             raise ExportError(f"ONNX export of {spec.model} failed with torch.export (dynamo=True): "
                               f"{type(exc).__name__}: {exc}"
@@ -195,7 +213,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike |
     started = time.perf_counter()
     checkpoint = Path(checkpoint)
     output = Path(output) if output is not None else default_output_path(checkpoint, fp16)
-    check_writable(output)                              # cheap checks first, before any heavy work
+    check_writable(output)                              # cheap checks first (OSError), before any heavy work
     ckpt = load_checkpoint(checkpoint)                  # CheckpointError: missing / corrupt / not ours
     model = model_from_checkpoint(ckpt, checkpoint)
     spec = ckpt.spec

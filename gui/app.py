@@ -9,6 +9,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from mer_live.streaming.engine import EngineConfig
+
 from gui.main_window import MainWindow
 from gui.session import SourceChoice, build_engine, prewarm_face_detector
 
@@ -50,10 +52,14 @@ def demo_model_or_none() -> str | None:
         return None
 
 
-def create_window(args: argparse.Namespace, engine_factory=None) -> MainWindow:
-    """The window set up from the command line (source, model, demo); it starts the run once shown."""
+def create_window(args: argparse.Namespace, engine_factory=None, config: EngineConfig | None = None) -> MainWindow:
+    """The window set up from the command line (source, model, demo); it starts the run once shown.
+
+    `config` holds the engine's settings (gui.cli builds it from the same command line).
+    """
     if engine_factory is None:
-        engine_factory = functools.partial(build_engine, options=args)
+        engine_factory = functools.partial(build_engine, config=config, provider=getattr(args, "provider", "auto"),
+                                           fps=getattr(args, "fps", None))
     window = MainWindow(engine_factory=engine_factory, demo_model=demo_model_or_none())
     source = getattr(args, "source", None)
     model = getattr(args, "model", None)
@@ -69,14 +75,15 @@ def create_window(args: argparse.Namespace, engine_factory=None) -> MainWindow:
     return window
 
 
-def run_app(args: argparse.Namespace | None = None) -> int:
+def run_app(args: argparse.Namespace | None = None, config: EngineConfig | None = None) -> int:
     """Open the window and run the Qt event loop; returns the exit status."""
     args = args if args is not None else argparse.Namespace()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("mer-live")
     apply_dark_theme(app)
-    if getattr(args, "face", "detect") == "detect":
+    config = config or EngineConfig()
+    if config.face == "detect":
         prewarm_face_detector()
-    window = create_window(args)
+    window = create_window(args, config=config)
     window.show()
     return int(app.exec())

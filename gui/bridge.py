@@ -23,7 +23,7 @@ class EngineBridge(QObject):
     event_ready = Signal(object)      # MicroExpressionEvent
     status_ready = Signal(object)     # StatusMessage
     finished = Signal()
-    built = Signal(object)            # the engine, built on a helper thread (see MainWindow.start)
+    built = Signal(object)            # the engine, built on a helper thread (see RunController.start)
     build_failed = Signal(str)        # why it could not be built
 
     def __init__(self, parent: QObject | None = None) -> None:

@@ -1,6 +1,8 @@
 """`mer-live`: the live micro-expression window, or `--headless` the same engine without one.
 
 Qt is imported only for the window (gui.app, lazily), so `--headless` runs on a server without a display.
+Choices, defaults and their checks come from the engine (`EngineConfig`, `SpotterConfig`) and the runtime
+(`PROVIDER_CHOICES`); this module only maps the command line onto them.
 """
 from __future__ import annotations
 
@@ -8,9 +10,16 @@ import argparse
 import sys
 from typing import Sequence
 
+from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import DEBUG_HELP, EXIT_BAD_MODEL, EXIT_USAGE, command_errors
+from mer_live.runtime import PROVIDER_CHOICES
+from mer_live.streaming.engine import FACE_MODES, EngineConfig
+from mer_live.streaming.headless import HeadlessOptions, run_headless
+from mer_live.streaming.spotting import SpotterConfig
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="mer-live",
         description="Spot and classify facial micro-expressions live from a webcam, a video, a folder of frames "
                     "or a synthetic stream, with an ONNX model exported by mer-export.",
@@ -20,49 +29,80 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="ONNX model written by mer-export (its metadata says frames, size, classes)")
     parser.add_argument("--demo", action="store_true",
                         help="synthetic stream + the shipped demo model (no camera, dataset or network needed)")
-    parser.add_argument("--headless", action="store_true", help="no window: progress bar, CSV, events printed")
+    parser.add_argument("--headless", action="store_true", help="no window: progress, CSV, events printed")
     parser.add_argument("--out", help="headless: CSV with one row per window (written atomically)")
     parser.add_argument("--events", help="headless: CSV of the spotted events")
-    parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"),
+    parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider (auto: TensorRT, CUDA, CPU, whichever works here)")
-    parser.add_argument("--stride", type=float, default=0.1, help="seconds between windows (default 0.1)")
+    parser.add_argument("--stride", type=float, default=EngineConfig.stride_s, help="seconds between windows")
     parser.add_argument("--clip-seconds", type=float, default=None,
                         help="window length (default: the model's clip_seconds)")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="spotting threshold: how far (in robust z units of the face's own noise) a facial "
-                             "region must move from where it was to count (default 6.0)")
-    parser.add_argument("--detect-every", type=int, default=None,
+    parser.add_argument("--threshold", type=float, default=SpotterConfig.threshold,
+                        help="spotting threshold: how far a facial region must move from where it was, in robust "
+                             "z units of that region's own noise, to count")
+    parser.add_argument("--detect-every", type=int, default=EngineConfig.detect_every,
                         help="run the face detector every k-th frame (default: when needed, about once a second "
                              "while a face is held)")
-    parser.add_argument("--face", default="detect", choices=("detect", "full"),
-                        help="detect: MTCNN finds the face; full: frames are already face crops")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate of a folder of frames (default 30)")
+    parser.add_argument("--face", default=EngineConfig.face, choices=FACE_MODES,
+                        help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
+                             "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "
+                             "so no detector runs and the whole frame (its centre square) is the face")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of a folder of frames (default: the rate of the model's training data, "
+                             "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="headless: a source that ends early (a truncated video, a camera that stops) exits 0; "
+                             "without it such a run still writes what it read and says 'read N of M frames', "
+                             "but exits 1")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
+
+
+def engine_config(args: argparse.Namespace) -> EngineConfig:
+    """The engine's settings from the command line; `EngineConfig` itself refuses bad values (ValueError)."""
+    return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
+                        face=args.face, spotter=SpotterConfig(threshold=args.threshold))
+
+
+def headless_options(args: argparse.Namespace) -> HeadlessOptions:
+    return HeadlessOptions(source=args.source, model=args.model, demo=args.demo, out=args.out, events=args.events,
+                           provider=args.provider, fps=args.fps, quiet=args.quiet, allow_partial=args.allow_partial)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.stride <= 0:
-        parser.error("--stride must be > 0 seconds")
-    if args.detect_every is not None and args.detect_every < 1:
-        parser.error("--detect-every must be >= 1")
+    try:
+        config = engine_config(args)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.headless:
         if not args.demo and (args.source is None or args.model is None):
             parser.error("--headless needs --source and --model (or --demo)")
-        from mer_live.streaming.headless import run_headless
+        from mer_live.onnx_metadata import ModelFileError
+        from mer_live.runtime import ProviderError
+        from mer_live.streaming.sources import SourceError
 
-        return run_headless(args)
+        errors = {ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE, SourceError: EXIT_USAGE}
+        with command_errors("mer-live", errors, debug=args.debug) as outcome:
+            outcome.status = run_headless(headless_options(args), config)
+        return outcome.status
     if args.out or args.events:
         parser.error("--out/--events are for --headless runs; the window records with its own Record option")
+    from gui.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(f"mer-live: error: {problem}", file=sys.stderr)
+        return 2
     try:
         from gui.app import run_app
     except ImportError as exc:
         print(f"error: the window needs PySide6 ({exc}); install it (pip install PySide6-Essentials) or run "
               f"with --headless", file=sys.stderr)
         return 2
-    return run_app(args)
+    return run_app(args, config)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from mer_live.streaming.events import EngineStats
+from mer_live.streaming.events import EngineStats, StatusMessage
 from mer_live.streaming.protocols import EngineListener
 
+if TYPE_CHECKING:
+    from mer_live.streaming.engine import EngineConfig
 
 
 @dataclass(frozen=True)
@@ -90,29 +92,18 @@ def prewarm_face_detector() -> threading.Thread:
     return thread
 
 
-def engine_config(options: Any = None):
-    """EngineConfig from the command-line options (stride, face, threshold...) the headless runner shares."""
-    from mer_live.streaming.engine import EngineConfig
-
-    if options is None or not hasattr(options, "stride"):
-        return EngineConfig()
-    from mer_live.streaming.headless import engine_config_from_args
-
-    return engine_config_from_args(options)
-
-
 def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineListener,
-                 options: Any = None) -> EngineLike:
+                 config: "EngineConfig | None" = None, provider: str = "auto", fps: float | None = None) -> EngineLike:
     """The real engine: ONNX classifier + source paced in real time for display, with the shared face
     detector already loaded. Slow (seconds): the window calls it on a helper thread.
 
-    `options` is the parsed `mer-live` command line (provider, stride, face, threshold, fps), or None
-    for the defaults.
+    `config` holds the engine's settings (None: its defaults); `provider` is the ONNX Runtime provider and
+    `fps` the frame rate of a folder of frames.
     """
     from mer_live.runtime import OnnxClassifier
     from mer_live.streaming import demo as demo_module
-    from mer_live.streaming.engine import Engine
-    from mer_live.streaming.sources import open_source
+    from mer_live.streaming.engine import Engine, EngineConfig
+    from mer_live.streaming.sources import open_source, use_model_rate
 
     if not model_path:
         if choice.kind != "demo":
@@ -122,11 +113,14 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     if not Path(model_path).is_file():
         raise FileNotFoundError(f"model {model_path} does not exist; pick an exported .onnx file "
                                 f"(mer-export writes one)")
-    classifier = OnnxClassifier(model_path, provider=getattr(options, "provider", None), batch_size=1)
+    classifier = OnnxClassifier(model_path, provider=provider, batch_size=1)
     if choice.kind == "demo":
         source = demo_module.demo_source(realtime=True)
     else:
-        source = open_source(choice.source_spec(), realtime=True, fps=getattr(options, "fps", None))
-    config = engine_config(options)
+        source = open_source(choice.source_spec(), realtime=True, fps=fps)
+        rate_note = use_model_rate(source, classifier.spec, fps)
+        if rate_note:
+            listener.on_status(StatusMessage("info", rate_note))
+    config = config or EngineConfig()
     detector = shared_face_detector() if config.face == "detect" else None
     return Engine(source, classifier, config, listener, detector=detector)

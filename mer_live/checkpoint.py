@@ -1,11 +1,13 @@
 """Checkpoints: model weights plus the ModelSpec and training facts, saved atomically, loaded safely.
 
 A checkpoint from elsewhere is untrusted input, so it is read with `weights_only=True`: only tensors
-and plain containers, never pickled code.
+and plain containers, never pickled code. Each file records the mer-live version that wrote it, so a
+checkpoint from a newer mer-live (newer format or model spec) is refused with that version named.
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import torch
 
 from mer_live.atomic import atomic_path
-from mer_live.spec import ModelSpec
+from mer_live.spec import ModelSpec, SpecVersionError, mer_live_version, written_by
 
 FORMAT = "mer-live-checkpoint"
 FORMAT_VERSION = 1
@@ -35,29 +37,68 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "mer_live_version": mer_live_version(),
         "spec": ckpt.spec.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in ckpt.state_dict.items()},
         "info": ckpt.info,
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as handle:  # into a handle: a full disk is an OSError (ENOSPC), not torch's
+            torch.save(payload, handle)  # "unexpected pos" RuntimeError
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint that this or an older mer-live wrote.
+
+    Raises:
+        CheckpointError: the file is missing, corrupt, holds pickled code, is not a mer-live checkpoint,
+            has a bad model spec, or was written by a newer mer-live (the message names its version).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path} (mer-train writes them as <out>/folds/*/model.pt)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated, or holding non-tensor objects
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            " (the file is corrupt, truncated, or not a mer-live checkpoint)"
-        ) from exc
+    except Exception as exc:  # corrupt, truncated, or holding objects the weights-only loader refuses
+        raise CheckpointError(f"cannot read checkpoint {path}: {describe_load_error(exc)}; use a checkpoint "
+                              "written by mer-train") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
+    info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
+    version = payload.get("mer_live_version") or info.get("mer_live_version")  # older files: only in info
+    version = str(version) if version else None
+    format_version = payload.get("format_version", 1)
+    if not isinstance(format_version, int) or isinstance(format_version, bool):
+        raise CheckpointError(f"{path}: bad checkpoint header (format_version {format_version!r}); "
+                              "the file is corrupt: train or copy it again")
+    if format_version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} was written by {written_by(version)} in checkpoint format {format_version}; "
+                              f"this mer-live {mer_live_version()} reads formats up to {FORMAT_VERSION}: "
+                              "upgrade mer-live to the version that wrote it (or newer) to use this file")
     try:
-        spec = ModelSpec.from_dict(payload["spec"])
+        spec = ModelSpec.from_dict(payload["spec"], version=version, source=str(path))
+    except SpecVersionError as exc:
+        raise CheckpointError(str(exc)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad model spec in checkpoint: {exc}") from exc
-    return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=payload.get("info", {}))
+    return Checkpoint(spec=spec, state_dict=payload["state_dict"], info=info)
+
+
+# Sentences of PyTorch's weights-only error that give advice (to load unsafely, or to allowlist) rather than the
+# reason: an untrusted file must never be met with an invitation to run its code.
+_ADVICE = ("weights_only", "weights only", "trusted source", "trust this", "safe_globals", "allowlist",
+           "documentation of torch.load", "file an issue", "can still be loaded", "two options", "alternatively")
+
+
+def describe_load_error(exc: Exception) -> str:
+    """Why `torch.load(weights_only=True)` failed, in one clause, without PyTorch's advice to retry with
+    `weights_only=False`: that would run code from an untrusted file, and mer-live never invites it."""
+    text = str(exc).replace("WeightsUnpickler error:", "\n")
+    sentences = [s.strip() for s in re.split(r"(?<=\.)\s+|\n+", text)]
+    reasons = [s.rstrip(".") for s in sentences
+               if s and not s.startswith("(") and not any(a in s.lower() for a in _ADVICE)]
+    detail = reasons[0] if reasons else "the weights-only loader refused it"
+    if "GLOBAL" in detail:
+        return (f"it holds Python objects other than tensors ({detail}), and mer-live never runs code stored "
+                "in a weights file")
+    return f"{type(exc).__name__}: {detail} (the file is corrupt, truncated, or not a PyTorch weights file)"

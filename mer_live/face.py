@@ -1,7 +1,12 @@
 """Face detection (MTCNN from facenet-pytorch, weights shipped in its wheel) and the one-box-per-clip crop.
 
-Margin policy of `square_box`: a square of side max(w, h) * (1 + margin) centred on the detector's box
-centre, shrunk to the frame's shorter side if larger, then shifted (not shrunk) to lie inside the frame.
+Two crops (`CROP_MODES`, `crop_box`):
+- "square" (the project's): a square of side max(w, h) * (1 + margin) centred on the detector's box
+  centre, shrunk to the frame's shorter side if larger, then shifted (not shrunk) to lie inside the frame;
+  a face keeps its proportions when training resizes the crop to a square input.
+- "original": the raw MTCNN rectangle as the original code's prepare.py cut it (`original_box`): not
+  square, no margin, saved at its own size; training then stretches it to the input size, as the
+  original's did. The paper's figures were made from such crops.
 One box per clip, because a per-frame box jitters by more than a micro-expression moves.
 """
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Sequence
 import numpy as np
 
 DEFAULT_MARGIN = 0.2
+CROP_MODES = ("square", "original")
+DEFAULT_CROP = "square"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +75,30 @@ def square_box(box: Sequence[float], frame_shape: Sequence[int], margin: float =
     left = min(max(left, 0), width - side)
     top = min(max(top, 0), height - side)
     return left, top, left + side, top + side
+
+
+def original_box(box: Sequence[float], frame_shape: Sequence[int]) -> tuple[int, int, int, int]:
+    """The original code's crop box (x1, y1, x2, y2): the detector's rectangle, each corner truncated by int().
+
+    Its prepare.py sliced `img[int(y1):int(y2), int(x1):int(x2)]`; a corner outside the frame is clamped to
+    it here (there a negative corner wrapped around to the far side of the image).
+    """
+    height, width = int(frame_shape[0]), int(frame_shape[1])
+    x1, y1, x2, y2 = (int(float(v)) for v in box)
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, width), min(y2, height)
+    if not (x2 > x1 and y2 > y1):
+        raise ValueError(f"face box {tuple(box)} leaves nothing of the {width}x{height} frame")
+    return x1, y1, x2, y2
+
+
+def crop_box(box: Sequence[float], frame_shape: Sequence[int], mode: str = DEFAULT_CROP,
+             margin: float = DEFAULT_MARGIN) -> tuple[int, int, int, int]:
+    """The integer crop box of a detector box for a crop mode in CROP_MODES (margin: "square" only)."""
+    if mode == "square":
+        return square_box(box, frame_shape, margin)
+    if mode == "original":
+        return original_box(box, frame_shape)
+    raise ValueError(f"unknown crop {mode!r}; choose one of {', '.join(CROP_MODES)}")
 
 
 def crop(frame: np.ndarray, box: Sequence[int]) -> np.ndarray:

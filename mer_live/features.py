@@ -12,6 +12,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from mer_live.suggest import unknown_choice
 from mer_live.flow import clip_flow, to_gray
 from mer_live.interpolation import interpolate
 
@@ -21,7 +22,7 @@ FEATURE_MODES = tuple(FEATURE_CHANNELS)
 
 def check_mode(mode: str) -> str:
     if mode not in FEATURE_CHANNELS:
-        raise ValueError(f"unknown feature mode {mode!r}; choose one of {', '.join(FEATURE_MODES)}")
+        raise ValueError(unknown_choice("feature mode", mode, FEATURE_MODES))
     return mode
 
 

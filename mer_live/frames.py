@@ -56,10 +56,18 @@ def read_frame(path: str | os.PathLike) -> np.ndarray:
         raise FrameReadError(f"cannot read frame {path}: {exc}") from exc
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise FrameReadError(
-            f"corrupt or unsupported frame file {path} ({data.size} bytes): replace it from the "
-            "original dataset, or re-run mer-prepare on the raw frames")
+        raise FrameReadError(f"corrupt or unsupported frame file {path} ({data.size} bytes): {_frame_fix(path)}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _frame_fix(path: Path) -> str:
+    """A crop made by mer-prepare (under a *_CROP folder) is remade from its raw frame; any other frame
+    (a raw frame, or a dataset's own crops) can only be replaced from the dataset."""
+    crop_tree = next((p for p in path.parents if p.name.endswith("_CROP")), None)
+    if crop_tree is None:
+        return "replace it with the original file from the dataset"
+    return (f"it is a crop made by mer-prepare: delete its clip folder {path.parent} and re-run mer-prepare on "
+            f"the raw dataset (the folder beside {crop_tree.name} without _CROP) to remake it")
 
 
 def read_frames(paths: Sequence[str | os.PathLike]) -> np.ndarray:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mer_live.suggest import unknown_choice
+
 INTERPOLATIONS = ("linear", "tim")
 
 
@@ -28,22 +30,40 @@ def _trivial(clip: np.ndarray, length: int) -> np.ndarray | None:
     return None
 
 
-def linear(clip: np.ndarray, length: int) -> np.ndarray:
-    """Linear resampling along time, first and last frames kept (align_corners=True).
+def linear_positions(n: int, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower frame, upper frame, float32 weight of the upper frame) of each output frame.
 
-    The seed used trilinear resampling of the (T, H, W) volume to (length, H, W); with H and W unchanged that
-    is linear interpolation between the two nearest frames in time.
+    The original code resampled with `F.interpolate(x, size=(length, H, W), mode="trilinear",
+    align_corners=False)`: output frame j samples position (j + 0.5) * n / length - 0.5, clamped at 0,
+    between its two neighbouring frames. Computed as torch's CPU kernel does: float32, the position with
+    one fused multiply-add (emulated exactly in float64), so the weights are torch's to the last bit.
+    """
+    scale = np.float32(n) / np.float32(length)
+    centres = np.arange(length, dtype=np.float64) + 0.5
+    src = np.maximum((np.float64(scale) * centres - 0.5).astype(np.float32), np.float32(0.0))
+    lo = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    weight = np.clip(src - lo.astype(np.float32), np.float32(0.0), np.float32(1.0)).astype(np.float32)
+    hi = np.where(lo < n - 1, lo + 1, lo)
+    return lo, hi, weight
+
+
+def linear(clip: np.ndarray, length: int) -> np.ndarray:
+    """Linear resampling along time, as the original code: trilinear with align_corners=False, truncated.
+
+    With H and W unchanged the original's trilinear resampling of the (T, H, W) volume is linear
+    interpolation between the two nearest frames in time at `linear_positions`. The sum is taken as torch's
+    CPU kernel takes it (lower * (1 - w) fused onto upper * w), and `.byte()`'s truncation (not rounding)
+    makes uint8 of it, so the result equals torch's on CPU (tests/test_interpolation.py compares).
     """
     trivial = _trivial(clip, length)
     if trivial is not None:
         return trivial
-    n = len(clip)
-    pos = np.linspace(0.0, n - 1, length)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    w = (pos - lo).reshape((-1,) + (1,) * (clip.ndim - 1)).astype(np.float32)
-    out = clip[lo].astype(np.float32) * (1.0 - w) + clip[hi].astype(np.float32) * w
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    lo, hi, w = linear_positions(len(clip), length)
+    shape = (-1,) + (1,) * (clip.ndim - 1)
+    upper = (clip[hi] * w.reshape(shape)).astype(np.float32)        # float32 product, rounded
+    lower_weight = (np.float32(1.0) - w).astype(np.float64).reshape(shape)
+    out = (clip[lo] * lower_weight + upper).astype(np.float32)      # one rounding: the fused multiply-add
+    return np.clip(out, 0, 255).astype(np.uint8)                    # truncates, as torch's .byte()
 
 
 def tim_basis(n: int, t: np.ndarray) -> np.ndarray:
@@ -56,10 +76,18 @@ def tim_basis(n: int, t: np.ndarray) -> np.ndarray:
     return np.sin(np.pi * k * np.asarray(t, dtype=np.float64)[None, :] + np.pi * (n - k) / (2 * n))
 
 
+def tim_positions(n: int, length: int) -> np.ndarray:
+    """Where the original code samples the TIM curve: 1/n + (1 - 1/n) * j / length for j = 1..length.
+
+    Input frame k (1-based) sits at k/n, so the first frame is never sampled and the last always is.
+    """
+    return 1.0 / n + (1.0 - 1.0 / n) * np.arange(1, length + 1, dtype=np.float64) / length
+
+
 def tim_weights(n: int, length: int) -> np.ndarray:
     """(n, length) matrix C with output_j = mean + sum_i (x_i - mean) C[i, j]."""
     t_in = np.arange(1, n + 1) / n
-    t_out = np.linspace(1.0 / n, 1.0, length)
+    t_out = tim_positions(n, length)
     y_in = tim_basis(n, t_in)        # rows orthogonal, each with squared norm n / 2
     y_out = tim_basis(n, t_out)
     return (2.0 / n) * y_in.T @ y_out
@@ -69,8 +97,8 @@ def tim(clip: np.ndarray, length: int) -> np.ndarray:
     """Temporal Interpolation Model (Zhou, Zhao, Pietikainen, CVPR 2011).
 
     Each frame is a point on a curve parametrised by the path graph's Laplacian eigenvectors; the clip is
-    re-sampled at `length` evenly spaced positions on that curve from the first frame to the last. Unlike the
-    seed (which took the eigenvectors from an unsorted decomposition and so dropped the wrong one), the curve
+    re-sampled at the original code's positions on that curve (`tim_positions`). Unlike the original code
+    (which took the eigenvectors from an unsorted decomposition and so dropped the wrong one), the curve
     passes through every input frame, to rounding.
     """
     trivial = _trivial(clip, length)
@@ -90,4 +118,4 @@ def interpolate(clip: np.ndarray, length: int, method: str = "linear") -> np.nda
         return linear(clip, length)
     if method == "tim":
         return tim(clip, length)
-    raise ValueError(f"unknown interpolation {method!r}; choose one of {', '.join(INTERPOLATIONS)}")
+    raise ValueError(unknown_choice("interpolation", method, INTERPOLATIONS))

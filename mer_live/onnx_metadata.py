@@ -2,16 +2,16 @@
 
 mer-live and `mer_live.runtime` need nothing but the .onnx file: the whole ModelSpec travels in
 `metadata_props` as JSON under SPEC_KEY, beside human-readable keys for people who open the file in
-Netron or `onnx` (those are informational; SPEC_KEY is what is read back).
+Netron or `onnx` (those are informational; SPEC_KEY is what is read back). `mer_live.version` names
+the mer-live that wrote the file, so a file from a newer one is refused with that version named.
 """
 from __future__ import annotations
 
 import json
 import os
-from importlib import metadata as importlib_metadata
 from typing import Mapping
 
-from mer_live.spec import ModelSpec
+from mer_live.spec import ModelSpec, SpecVersionError, mer_live_version
 
 SPEC_KEY = "mer_live.spec"
 INPUT_LAYOUT = "B,T,C,H,W"
@@ -34,15 +34,13 @@ REQUIRED_KEYS = (
 )
 
 
-class MetadataError(ValueError):
+class ModelFileError(ValueError):
+    """A model file mer-live cannot use: not an ONNX file at all, or (MetadataError) one without mer-live's
+    metadata. The message names the file and says how to make a good one."""
+
+
+class MetadataError(ModelFileError):
     """An ONNX file lacks mer-live's metadata (or holds a broken copy of it)."""
-
-
-def mer_live_version() -> str:
-    try:
-        return importlib_metadata.version("mer-live")
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def spec_metadata(spec: ModelSpec, *, precision: str = "fp32", exporter: str = "") -> dict[str, str]:
@@ -82,7 +80,12 @@ def write_metadata(model_proto, spec: ModelSpec, *, precision: str = "fp32", exp
 
 
 def spec_from_props(props: Mapping[str, str], source: str = "ONNX file") -> ModelSpec:
-    """Read the ModelSpec back; MetadataError names the missing keys and the fix."""
+    """Read the ModelSpec back.
+
+    Raises:
+        MetadataError: keys are missing (it names them and the fix), the spec is broken, or the file
+            was written by a newer mer-live (it names that version).
+    """
     missing = [k for k in REQUIRED_KEYS if k not in props]
     if missing:
         raise MetadataError(
@@ -90,20 +93,35 @@ def spec_from_props(props: Mapping[str, str], source: str = "ONNX file") -> Mode
             "export the model with `mer-export CHECKPOINT` so the file carries its classes, frames and features"
         )
     try:
-        return ModelSpec.from_json(props[SPEC_KEY])
+        return ModelSpec.from_json(props[SPEC_KEY], version=props.get("mer_live.version"), source=source)
+    except SpecVersionError as exc:
+        raise MetadataError(str(exc)) from exc
     except (ValueError, TypeError) as exc:
         raise MetadataError(f"{source}: metadata key {SPEC_KEY!r} is not a valid model spec: {exc}") from exc
 
 
-def read_metadata(path: str | os.PathLike) -> ModelSpec:
-    """The ModelSpec stored in an ONNX file (weights are not needed, so external data is not loaded)."""
+def load_model_proto(path: str | os.PathLike):
+    """The ONNX ModelProto without external weights; ModelFileError when the file is not ONNX."""
     import onnx
 
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"ONNX model not found: {path} (create one with `mer-export CHECKPOINT`)")
     try:
-        model_proto = onnx.load(path, load_external_data=False)
-    except Exception as exc:
-        raise MetadataError(f"cannot read {path} as an ONNX model: {type(exc).__name__}: {exc}") from exc
-    return spec_from_props({p.key: p.value for p in model_proto.metadata_props}, source=path)
+        return onnx.load(path, load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends: the file is not an ONNX model
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"{path} is not an ONNX model ({detail}); give a .onnx file written by "
+                             "`mer-export CHECKPOINT` (a checkpoint .pt must be exported first)") from exc
+
+
+def read_metadata(path: str | os.PathLike) -> ModelSpec:
+    """The ModelSpec stored in an ONNX file (weights are not needed, so external data is not loaded).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ModelFileError: the file is not an ONNX model.
+        MetadataError: its metadata is missing, broken or from a newer mer-live.
+    """
+    model_proto = load_model_proto(path)
+    return spec_from_props({p.key: p.value for p in model_proto.metadata_props}, source=os.fspath(path))

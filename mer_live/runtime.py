@@ -17,7 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live.onnx_metadata import MetadataError, read_metadata, spec_from_props  # noqa: F401 (re-export)
+from mer_live.suggest import unknown_choice
+from mer_live.onnx_metadata import (MetadataError, ModelFileError, load_model_proto, read_metadata,  # noqa: F401
+                                    spec_from_props)
 from mer_live.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -26,10 +28,15 @@ TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 PROVIDER_NAMES = {"tensorrt": TENSORRT, "cuda": CUDA, "cpu": CPU}
+PROVIDER_CHOICES = ("auto", *PROVIDER_NAMES)   # what `provider=` accepts (auto: the best that works here)
 AUTO_ORDER = (TENSORRT, CUDA, CPU)
 ORT_LOG_ERRORS_ONLY = 3  # ORT severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
 _notices_given: set[str] = set()
+
+
+class ProviderError(RuntimeError):
+    """The ONNX Runtime provider asked for cannot run here (no GPU, libraries missing); the message says why."""
 
 
 def _notice_once(message: str) -> None:
@@ -87,8 +94,8 @@ def choose_providers(
     for another silently.
     """
     request = (request or "auto").lower()
-    if request != "auto" and request not in PROVIDER_NAMES:
-        raise ValueError(f"unknown provider {request!r}; choose one of auto, {', '.join(PROVIDER_NAMES)}")
+    if request not in PROVIDER_CHOICES:
+        raise ValueError(unknown_choice("provider", request, PROVIDER_CHOICES))
     usable = {
         TENSORRT: TENSORRT in available and gpu_count > 0 and tensorrt_ok,
         CUDA: CUDA in available and gpu_count > 0,
@@ -97,11 +104,11 @@ def choose_providers(
     if request != "auto":
         wanted = PROVIDER_NAMES[request]
         if not usable[wanted]:
-            raise RuntimeError(f"ONNX Runtime provider {request!r} cannot run here: {_why_unusable(wanted, available, gpu_count, tensorrt_ok)}")
+            raise ProviderError(f"ONNX Runtime provider {request!r} cannot run here: {_why_unusable(wanted, available, gpu_count, tensorrt_ok)}")
         return ([wanted] if wanted == CPU else [wanted, CPU]), None
     chosen = [p for p in AUTO_ORDER if usable[p]]
     if not chosen:
-        raise RuntimeError(f"ONNX Runtime offers no usable provider (installed: {list(available)})")
+        raise ProviderError(f"ONNX Runtime offers no usable provider (installed: {list(available)})")
     notice = None
     if CUDA not in chosen:
         notice = f"{_why_unusable(CUDA, available, gpu_count, tensorrt_ok)}: running on ONNX Runtime's CPU provider"
@@ -125,12 +132,23 @@ class OnnxClassifier:
     def __init__(self, path: str | os.PathLike, provider: str | None = None, *, warmup: bool = True,
                  intra_op_threads: int = 0, batch_size: int | None = None):
         """`batch_size` fixes a dynamic batch axis when the session is built (the live engine sends one
-        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin."""
+        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin.
+
+        Raises:
+            FileNotFoundError: no file at `path`.
+            ValueError: `provider` is not auto, tensorrt, cuda or cpu.
+            RuntimeError: the named provider cannot run here (the reason is given), ONNX Runtime cannot
+                load the file, or it fell back from a provider that was named.
+            MetadataError: the file lacks mer-live's metadata, holds a broken spec, or was written by a
+                newer mer-live (the message names its version and says to upgrade).
+        """
         import onnxruntime as ort
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"ONNX model not found: {self.path} (create one with `mer-export CHECKPOINT`)")
+        proto = load_model_proto(self.path)      # not ONNX, or no mer-live metadata: clear, before any session
+        spec = spec_from_props({p.key: p.value for p in proto.metadata_props}, source=str(self.path))
+        batch_dim = proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param or None  # None: fixed batch
+        del proto
         ort.set_default_logger_severity(ORT_LOG_ERRORS_ONLY)
         providers, notice = choose_providers(provider, ort.get_available_providers(), cuda_device_count(),
                                              tensorrt_loadable())
@@ -146,26 +164,24 @@ class OnnxClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = int(intra_op_threads)
-        if batch_size is not None:
-            batch_dim = _batch_dim_param(self.path)
-            if batch_dim:
-                options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
+        if batch_size is not None and batch_dim:
+            options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
         self.batch_size = batch_size
         provider_options = [self._provider_options(p) for p in providers]
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers,
                                                 provider_options=provider_options)
-        except Exception as exc:
-            raise RuntimeError(f"ONNX Runtime cannot load {self.path} with {providers}: {exc}") from exc
+        except Exception as exc:  # the file parsed as ONNX with our metadata, but its graph does not load
+            raise ModelFileError(f"ONNX Runtime cannot load {self.path} with {providers}: {exc}; export it again "
+                                 "with this mer-live's mer-export") from exc
         running = self.session.get_providers()
         if running[0] != providers[0]:  # ORT fell back (e.g. CUDA libraries missing): say so, never silently
             if provider not in (None, "auto"):
-                raise RuntimeError(f"ONNX Runtime could not start {providers[0]} for {self.path} "
+                raise ProviderError(f"ONNX Runtime could not start {providers[0]} for {self.path} "
                                    f"(it fell back to {running[0]}); check the CUDA/cuDNN/TensorRT installation")
             _notice_once(f"ONNX Runtime could not start {providers[0]}; running on {running[0]}")
         self.provider: str = running[0]
-        props = self.session.get_modelmeta().custom_metadata_map
-        self.spec: ModelSpec = spec_from_props(props, source=str(self.path))
+        self.spec: ModelSpec = spec
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_dtype = np.float16 if model_input.type == "tensor(float16)" else np.float32
@@ -222,15 +238,6 @@ class OnnxClassifier:
         if self._output_is_probs:
             return out
         return softmax(out)
-
-
-def _batch_dim_param(path: Path) -> str | None:
-    """Name of the input's symbolic batch axis (None when the batch is fixed), read without the weights."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    dim = model.graph.input[0].type.tensor_type.shape.dim[0]
-    return dim.dim_param or None
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

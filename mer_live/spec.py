@@ -2,16 +2,42 @@
 
 Training writes it into every checkpoint, export copies it into the ONNX file's metadata, and the
 streaming engine reads it back, so the three can never disagree on frames, size, features or classes.
+
+Versioning: a new field gets a default that reproduces what older files meant, and adding one bumps
+SPEC_VERSION. So this build reads every older spec (missing fields take their defaults) and refuses a
+newer one, or one with keys it does not know, naming the mer-live that wrote it: trimming such a spec
+would run the model on input it was not trained for.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from importlib import metadata as importlib_metadata
 from typing import Any
 
+import mer_live
 from mer_live.flow import FARNEBACK_PARAMS
 
 SPEC_VERSION = 1
+
+
+class SpecVersionError(ValueError):
+    """A spec written by a newer mer-live (higher spec_version, or keys this build does not know)."""
+
+
+def mer_live_version() -> str:
+    """The version of this mer-live, recorded in every file it writes (the installed one, else the source's)."""
+    try:
+        return importlib_metadata.version("mer-live")
+    except importlib_metadata.PackageNotFoundError:
+        return mer_live.__version__
+
+
+def written_by(version: str | None) -> str:
+    """'mer-live 0.2.0' for a recorded version; files from before versions were recorded say so."""
+    if not version or version == "unknown":   # "unknown": written from a source tree by mer-live 0.1.0
+        return "a mer-live that did not record its version"
+    return f"mer-live {version}"
 
 
 @dataclass(frozen=True)
@@ -46,16 +72,41 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelSpec":
+    def from_dict(cls, d: dict[str, Any], *, version: str | None = None, source: str = "model spec") -> "ModelSpec":
+        """Read a spec of this or an older SPEC_VERSION; the result is a current spec.
+
+        `version` is the mer-live version recorded beside the spec (None when the file has none) and
+        `source` names the file; both only go into the message when the spec is refused.
+
+        Raises:
+            SpecVersionError: the spec comes from a newer mer-live (higher spec_version or unknown keys).
+            ValueError: it lacks a required field or has a spec_version that is not a positive integer.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"model spec is a {type(d).__name__}, not a mapping; it was not written by mer-live")
+        spec_version = d.get("spec_version", 1)
+        if isinstance(spec_version, bool) or not isinstance(spec_version, int) or spec_version < 1:
+            raise ValueError(f"spec_version {spec_version!r} is not a positive integer")
         known = {f.name for f in fields(cls)}
-        missing = [k for k in ("model", "class_names") if k not in d]
+        unknown = sorted(str(k) for k in d if k not in known)
+        if spec_version > SPEC_VERSION or unknown:
+            what = (f"model spec version {spec_version}" if spec_version > SPEC_VERSION
+                    else f"model spec keys this mer-live does not know ({', '.join(unknown)})")
+            raise SpecVersionError(
+                f"{source} was written by {written_by(version)} with {what}; this mer-live {mer_live_version()} "
+                f"reads model spec versions up to {SPEC_VERSION}: upgrade mer-live to the version that wrote it "
+                "(or newer) to use this file"
+            )
+        missing = [f.name for f in fields(cls)
+                   if f.default is MISSING and f.default_factory is MISSING and f.name not in d]
         if missing:
             raise ValueError(f"model spec is missing {missing}; it was not written by mer-live")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{**d, "spec_version": SPEC_VERSION})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "ModelSpec":
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str, *, version: str | None = None, source: str = "model spec") -> "ModelSpec":
+        """`from_dict` of a JSON text (json.JSONDecodeError is a ValueError)."""
+        return cls.from_dict(json.loads(text), version=version, source=source)

@@ -15,7 +15,6 @@ frames are uncropped (face in a larger frame with background) under `root/SMIC/H
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import os
@@ -26,6 +25,9 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from mer_live.atomic import check_writable
+from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import DEBUG_HELP, command_errors
 from mer_live.datasets import catalog
 from mer_live.face import DEFAULT_MARGIN, square_box
 from mer_live.frames import write_frame
@@ -443,16 +445,18 @@ def make_stream(events: Sequence[tuple[float, str]], duration_s: float, fps: flo
 # ---------------------------------------------------------------------------------------------- CLI
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mer-synth", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="mer-synth", description=__doc__.split("\n")[0])
     parser.add_argument("root", help="folder to write into (the DATA_PATH to give training)")
-    parser.add_argument("--dataset", default="all", choices=[*catalog.SOURCE_DATASETS, "all"])
+    parser.add_argument("--dataset", default="all", choices=[*catalog.SOURCE_DATASETS, "all"],
+                        help="which layout to write")
     parser.add_argument("--raw", action="store_true", help="uncropped frames for mer-prepare (SMIC, SAMM)")
     parser.add_argument("--subjects", type=int, default=None, help="subjects per dataset (default: all LOSO ones)")
-    parser.add_argument("--clips-per-class", type=int, default=3)
+    parser.add_argument("--clips-per-class", type=int, default=3, help="clips per subject and class")
     parser.add_argument("--size", type=int, default=64, help="cropped frame side in pixels")
     parser.add_argument("--frames", type=int, nargs=2, default=(10, 30), metavar=("MIN", "MAX"),
                         help="clip length range in frames")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of faces, motions and timings")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
     names = catalog.SOURCE_DATASETS if args.dataset == "all" else (args.dataset,)
     if args.raw:
@@ -462,17 +466,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--raw is not available for {skipped[0]}: it ships its own cropped frames")
         for n in skipped:
             print(f"mer-synth: no raw layout for {n} (it ships cropped frames); skipped", file=sys.stderr)
-    from tqdm import tqdm
+    from mer_live.progress import progress, write
 
-    for name in tqdm(names, desc="mer-synth", unit="dataset"):
-        subjects = args.subjects or len(catalog.LOSO_SUBJECT_NUMBERS[name])
-        try:
-            made = make_dataset(args.root, name, subjects=subjects, clips_per_class=args.clips_per_class,
-                                seed=args.seed, raw=args.raw, image_size=args.size, frames_range=tuple(args.frames))
-        except ValueError as exc:
-            parser.error(str(exc))
-        print(f"{name}: {len(made.clips)} clips from {subjects} subjects in {made.folder}")
-    return 0
+    with command_errors("mer-synth", debug=args.debug,
+                        interrupted="run it again to write every dataset (it writes the same files)") as outcome:
+        check_writable(args.root, folder=True)
+        for name in progress(names, desc="mer-synth", unit="dataset"):
+            subjects = args.subjects or len(catalog.LOSO_SUBJECT_NUMBERS[name])
+            try:
+                made = make_dataset(args.root, name, subjects=subjects, clips_per_class=args.clips_per_class,
+                                    seed=args.seed, raw=args.raw, image_size=args.size, frames_range=tuple(args.frames))
+            except ValueError as exc:
+                parser.error(str(exc))
+            write(f"{name}: {len(made.clips)} clips from {subjects} subjects in {made.folder}", file=sys.stdout)
+    return outcome.status
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ Fixtures (treat them as read-only; copy a tree before changing or preparing it):
   3 classes x 1 clip, 4..5 frames of 96x128 with background) for `mer-prepare --dir <root>/SMIC --ext bmp`
   (which writes <root>/SMIC_CROP: copy the tree to a tmp dir first).
 - `raw_smic_manifest` -> its SyntheticDataset (face_box = the face's known position in the raw frames).
+- `build_paths` -> a function bytes -> the machine paths found in them ("/work/", "/home/", "site-packages", ...):
+  what a shipped or exported file must not hold.
 - `one_thread` (module scope): torch on one thread for the module, restored afterwards.
 """
 from __future__ import annotations
@@ -46,6 +48,14 @@ def raw_smic_manifest(tmp_path_factory):
 @pytest.fixture(scope="session")
 def raw_smic_root(raw_smic_manifest):
     return raw_smic_manifest.root
+
+
+BUILD_PATH_MARKERS = (b"/work/", b"/home/", b"/root/", b"/Users/", b"/tmp/", b"site-packages", b"dist-packages")
+
+
+@pytest.fixture(scope="session")
+def build_paths():
+    return lambda data: sorted(marker.decode() for marker in BUILD_PATH_MARKERS if marker in data)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mer_live.face import DEFAULT_MARGIN, FaceDetector, crop, square_box
+from mer_live.face import DEFAULT_MARGIN, FaceDetector, crop, crop_box, original_box, square_box
 
 
 def test_square_box_is_centred_with_the_margin():
@@ -31,6 +31,17 @@ def test_square_box_refuses_bad_input():
         square_box((10, 10, 5, 20), (100, 100))
     with pytest.raises(ValueError, match="margin"):
         square_box((10, 10, 20, 20), (100, 100), margin=-0.1)
+
+
+def test_original_box_is_the_detector_rectangle_truncated_as_the_original_code():
+    # the original's prepare.py: int() of each corner, the rectangle as it is (w 41.2, h 61.6: not square)
+    assert original_box((20.7, 9.2, 61.9, 70.8), (96, 128)) == (20, 9, 61, 70)
+    assert crop_box((20.7, 9.2, 61.9, 70.8), (96, 128), "original") == (20, 9, 61, 70)
+    # a corner outside the frame is clamped (the original's negative index wrapped around the image)
+    assert original_box((-3.5, 2.0, 140.2, 50.0), (96, 128)) == (0, 2, 128, 50)
+    assert crop_box((100, 50, 140, 110), (480, 640)) == square_box((100, 50, 140, 110), (480, 640))
+    with pytest.raises(ValueError, match="unknown crop"):
+        crop_box((1, 1, 5, 5), (10, 10), "round")
 
 
 def test_crop_takes_the_box_pixels():

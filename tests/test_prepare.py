@@ -8,7 +8,7 @@ import torch
 
 from mer_live import prepare
 from mer_live.datasets import load_dataset
-from mer_live.face import FaceDetector
+from mer_live.face import Face, FaceDetector
 from mer_live.frames import read_frame, write_frame
 
 
@@ -84,6 +84,42 @@ def test_crops_every_clip_with_one_centred_box_and_resumes(tmp_path, raw_smic_ro
     report = prepare.prepare_tree(raw, "bmp", detector=detector, progress=False)
     assert (len(report.skipped), len(report.cropped)) == (n - 1, 1)
     read_frame(crop_root / rel / raw_smic_manifest.clips[-1].frames[0].name)  # restored
+
+
+class FixedFace:
+    """A detector that finds the same (non-square, fractional) face box on every frame."""
+
+    def __init__(self, box):
+        self.box = np.array(box, np.float32)
+
+    def detect_many(self, frames):
+        points = np.tile(self.box[:2] + 5, (5, 1)).astype(np.float32)
+        return [Face(box=self.box, landmarks=points, prob=0.99) for _ in frames]
+
+
+def test_original_crop_is_the_raw_mtcnn_rectangle_and_settings_are_not_mixed(tmp_path, capsys):
+    """--crop original: the original's prepare.py, `img[int(y1):int(y2), int(x1):int(x2)]`, saved as it is."""
+    rng = np.random.default_rng(0)
+    clip = tmp_path / "D" / "s1" / "clip"
+    frames = [rng.integers(0, 255, (96, 128, 3), dtype=np.uint8) for _ in range(3)]
+    for i, frame in enumerate(frames):
+        write_frame(clip / f"img{i}.png", frame)
+    x1, y1, x2, y2 = 20.7, 9.2, 61.9, 70.8
+    report = prepare.prepare_tree(tmp_path / "D", "png", detector=FixedFace((x1, y1, x2, y2)), progress=False,
+                                  crop_mode="original")
+    assert len(report.cropped) == 1
+    for i, frame in enumerate(frames):
+        original = frame[int(y1):int(y2), int(x1):int(x2)]
+        np.testing.assert_array_equal(read_frame(tmp_path / "D_CROP" / "s1" / "clip" / f"img{i}.png"), original)
+    assert original.shape[:2] == (61, 41)                         # not square, no margin, not resized
+    info = json.loads((tmp_path / "D_CROP" / "s1" / "clip" / prepare.MARKER).read_text())
+    assert info["crop"] == "original" and info["box"] == [20, 9, 61, 70]
+
+    with pytest.raises(prepare.PrepareError, match="cropped with --crop original, not --crop square"):
+        prepare.prepare_tree(tmp_path / "D", "png", detector=FixedFace((x1, y1, x2, y2)), progress=False)
+    with pytest.raises(SystemExit):
+        prepare.main(["--dir", str(tmp_path / "D"), "--ext", "png", "--crop", "original", "--margin", "0.3"])
+    assert "--margin applies to --crop square only" in capsys.readouterr().err
 
 
 def test_clip_without_face_and_corrupt_frame_are_listed_and_exit_nonzero(tmp_path, raw_smic_manifest, capsys):

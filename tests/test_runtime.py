@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from mer_live import runtime
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.models import create_model
-from mer_live.onnx_metadata import REQUIRED_KEYS, MetadataError, read_metadata
+from mer_live.onnx_metadata import REQUIRED_KEYS, MetadataError, ModelFileError, read_metadata
 from mer_live.runtime import CPU, CUDA, TENSORRT, OnnxClassifier, choose_providers
 from mer_live.spec import ModelSpec
 
@@ -220,5 +220,8 @@ def test_missing_or_non_onnx_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_metadata(tmp_path / "none.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"\xff\xfe not a protobuf at all \x00\x01")
-    with pytest.raises(MetadataError):
+    with pytest.raises(ModelFileError, match="junk.onnx is not an ONNX model"):
         read_metadata(tmp_path / "junk.onnx")
+    for batch_size in (None, 1):    # the live app's batch_size=1 gave protobuf's DecodeError under a traceback
+        with pytest.raises(ModelFileError, match="junk.onnx is not an ONNX model.*mer-export"):
+            OnnxClassifier(tmp_path / "junk.onnx", provider="cpu", batch_size=batch_size)

@@ -19,7 +19,10 @@ FPS = 50.0
 
 
 class FakeClassifier:
-    """Class 'right' when the window's mean horizontal flow is positive, 'left' when negative, else 'still'."""
+    """Class 'right' when the window's motion starts rightward (its first flow step with a mean horizontal flow
+    of 0.01 px or more is positive), 'left' when it starts leftward, else 'still'. The onset's direction, not
+    the net flow: a window holding a whole slide-and-return has next to no net flow, and its sign then
+    depends on exactly which frames the interpolation samples."""
 
     provider = "FakeProvider"
 
@@ -36,8 +39,9 @@ class FakeClassifier:
             time.sleep(self.delay_s)
         probs = np.full((len(x), 3), 0.1, np.float32)
         for i, clip in enumerate(x):
-            dx = float(clip[:, 1].mean())
-            probs[i, 0 if abs(dx) < 0.01 else (1 if dx > 0 else 2)] = 0.8
+            steps = clip[:, 1].reshape(clip.shape[0], -1).mean(axis=1)   # mean dx of each flow step
+            moving = steps[np.abs(steps) >= 0.01]
+            probs[i, 0 if len(moving) == 0 else (1 if moving[0] > 0 else 2)] = 0.8
         return probs
 
 

@@ -127,4 +127,6 @@ def test_cli_writes_a_loadable_dataset(tmp_path, capsys):
                  "--size", "24", "--frames", "4", "5", "--seed", "7"]) == 0
     index = load_dataset(tmp_path, "SAMM")
     assert len(index.clips) == 10 and index.subjects == ("006", "007")
-    assert "SAMM: 12 clips" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "SAMM: 12 clips" in captured.out
+    assert "\r" not in captured.out + captured.err and "mer-synth: 100%" in captured.err   # a log: whole lines

@@ -5,6 +5,8 @@ checked against it.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -22,6 +24,7 @@ MODEL = "ch3_1_fusion_cnn_like"
 FAST = ["--variant", "nano", "-imgsize", "32", "-num_frames", "4", "-bs", "3", "-ep", "2", "-lr", "1e-3",
         "--imbalanced_sampler", "--no-progress"]
 FIGURES = ("acc", "uar", "uf1", "f1", "confusion")
+LOG = "mer-train.stderr.log"
 
 
 def mer_train(*args: str) -> int:
@@ -35,9 +38,14 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def full_run(synth_root, cache_dir, tmp_path_factory, one_thread):
+    """The run, with its progress on (stderr kept in LOG next to the run folder: a log, not a terminal)."""
     out = tmp_path_factory.mktemp("runs") / "full"
-    rc = mer_train(MODEL, synth_root, "SMIC", *FAST, "--out", out, "--cache-dir", cache_dir,
-                   "-tb", "tb", "--subtb", "--visualize", "--final")
+    with_progress = [a for a in FAST if a != "--no-progress"]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        rc = mer_train(MODEL, synth_root, "SMIC", *with_progress, "--out", out, "--cache-dir", cache_dir,
+                       "-tb", "tb", "--subtb", "--visualize", "--final")
+    (out.parent / LOG).write_text(stderr.getvalue())
     assert rc == 0
     return out
 
@@ -85,6 +93,14 @@ def test_loso_run_writes_every_output(full_run, synth_root):
     report_md = (full_run / "report.md").read_text()
     assert "last epoch (honest)" in report_md and "test-selected (optimistic, as the seed reported)" in report_md
     assert "| F1 ne | F1 po | F1 sur |" in report_md
+
+
+def test_log_has_whole_lines_and_counts_the_folds_apart_from_the_final_model(full_run):
+    log = (full_run.parent / LOG).read_text()
+    assert "\r" not in log                                  # no bar redrawn with carriage returns in a log
+    fold_lines = [line for line in log.splitlines() if "fold/s" in line or "s/fold" in line]
+    assert fold_lines and fold_lines[-1].split("|")[2].split()[0] == "3/3", fold_lines   # 3 subjects, 3 folds
+    assert "final model: training on every subject" in log
 
 
 def test_report_figures_equal_metrics_recomputed_from_saved_predictions(full_run):
@@ -232,7 +248,7 @@ def test_seed_spellings_and_long_options_mean_the_same():
     defaults = cli.options_from_args(parser.parse_args(["ch3_swin", "/data", "SMIC"]), parser)
     assert (defaults.lr, defaults.batch_size, defaults.epochs, defaults.image_size, defaults.num_frames) == (
         1e-5, 1, 100, (224, 224), 16)
-    assert defaults.feature == "ONLY_OF" and defaults.interpolation == "linear"  # ch3_swin runs as written
+    assert defaults.feature == "RGB" and defaults.interpolation == "linear"  # the original code's defaults
     assert defaults.output_dir() == Path("runs/ch3_swin-SMIC")
     paper = cli.options_from_args(parser.parse_args(["ch3_1_fusion_cnn_like", "/data", "SMIC"]), parser)
     assert paper.feature == "GRAY_OF"

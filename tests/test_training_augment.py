@@ -57,6 +57,19 @@ def test_one_draw_applies_to_every_frame_alike():
     assert not np.array_equal(out[0], frames[0])
 
 
+def test_border_is_the_original_codes_reflect_edge_pixel_repeated():
+    """The original's ShiftScaleRotate used cv2.BORDER_REFLECT (fedcba|abcdef), not REFLECT_101 (fedcb|abcdef).
+    Scaled by 10/11 about the centre of 21 columns, output column 0 samples source column -1: REFLECT gives
+    column 0 there, REFLECT_101 column 1."""
+    frame = np.zeros((1, 21, 21, 3), np.uint8)
+    frame[:, :, 0] = 255
+    params = AugmentParams(scale=10 / 11)
+    assert augment_frames(frame, params)[0, 10, 0, 0] == 255
+    flow = np.zeros((1, 21, 21, 3), np.float32)
+    flow[:, :, 0, 1] = 1.0
+    assert augment_flow(flow, params)[0, 10, 0, 1] == pytest.approx(10 / 11)
+
+
 def test_draws_follow_the_seed_limits_and_probabilities():
     rng = np.random.default_rng(0)
     draws = [draw_params(rng) for _ in range(4000)]

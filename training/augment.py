@@ -1,7 +1,8 @@
 """Training augmentation applied to cached frames AND their optical flow, so flow is never recomputed.
 
-The seed's augmentation, drawn once per clip and applied to every frame alike: shift-scale-rotate
-(scale +-10 %, rotate +-10 deg, no shift, reflected border, p 0.5), then horizontal flip (p 0.5).
+The original code's augmentation (Hong et al. 2022), drawn once per clip and applied to every frame alike:
+shift-scale-rotate (scale +-10 %, rotate +-10 deg, no shift, border cv2.BORDER_REFLECT, p 0.5), then
+horizontal flip (p 0.5).
 (The resize happens before caching.) Flow is a field of displacement vectors, so a geometric transform
 moves it twice: the field is warped like an image and every vector is mapped by the transform's linear
 part (a mirror negates dx; a rotation/scale rotates/scales (dx, dy)); the magnitude is then recomputed.
@@ -18,7 +19,7 @@ SCALE_LIMIT = 0.10
 ROTATE_LIMIT_DEG = 10.0
 SSR_PROBABILITY = 0.5
 FLIP_PROBABILITY = 0.5
-BORDER = cv2.BORDER_REFLECT_101
+BORDER = cv2.BORDER_REFLECT    # the original code's (albumentations ShiftScaleRotate border_mode)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class AugmentParams:
 
 
 def draw_params(rng: np.random.Generator) -> AugmentParams:
-    """Draw the seed's augmentation for one clip."""
+    """Draw the original code's augmentation for one clip."""
     angle, scale = 0.0, 1.0
     if rng.random() < SSR_PROBABILITY:
         scale = 1.0 + float(rng.uniform(-SCALE_LIMIT, SCALE_LIMIT))

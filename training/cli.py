@@ -1,6 +1,7 @@
-"""`mer-train MODEL DATA_PATH DATASET [options]`: LOSO training as the seed's main.py, made honest and resumable.
+"""`mer-train MODEL DATA_PATH DATASET [options]`: LOSO training as the original code's main.py, made honest and
+resumable.
 
-The seed's option spellings (-tb -imgsize -feature -interpol -num_frames -bs -lr -ep -gpu
+The original code's option spellings (-tb -imgsize -feature -interpol -num_frames -bs -lr -ep -gpu
 --imbalanced_sampler --subtb --visualize) work as they did; each also has a conventional long name.
 """
 from __future__ import annotations
@@ -8,58 +9,67 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training.options import TrainingError, TrainOptions
+from mer_live.choices import ArgumentParser
+from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_UNREADABLE_INPUT, EXIT_USAGE,
+                                 command_errors)
+from mer_live.datasets.catalog import DATASETS
+from mer_live.datasets.records import MIN_CLIP_FRAMES
+from mer_live.features import FEATURE_MODES
+from mer_live.interpolation import INTERPOLATIONS
+from mer_live.models import VARIANTS
 
-DATASETS = ("SMIC", "CASME2", "SAMM", "CDE")
-FEATURES = ("RGB", "GRAY", "GRAY_OF", "ONLY_OF", "RGB_OF")
+from training.options import TrainingError, TrainOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="mer-train",
         description="Train a micro-expression model with leave-one-subject-out (LOSO) cross-validation. "
                     "Re-running the same command resumes: finished folds are skipped.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("model", metavar="MODEL",
                    help="like ch{1,3,4,6}_{resnext,swin,timesformer} or ch3_{1,3}_fusion_{cnn,cnn_like,transformer}; "
                         "the paper's model is ch3_1_fusion_cnn_like with -feature GRAY_OF")
     p.add_argument("data_path", metavar="DATA_PATH", help="folder holding the dataset folders: /data, not /data/SMIC")
-    p.add_argument("dataset", metavar="DATASET", choices=DATASETS, help=f"one of {', '.join(DATASETS)}")
-    seed = p.add_argument_group("options of the seed's main.py (each also has a long name)")
-    seed.add_argument("-tb", "--tensorboard", metavar="DIR", default=None,
-                      help="TensorBoard log folder (relative: under OUT/tensorboard/)")
-    seed.add_argument("-imgsize", "--image-size", dest="image_size", type=int, nargs="+", default=[224],
-                      metavar="N", help="1 int, or 2 ints H W (e.g. 120 64)")
-    seed.add_argument("-feature", "--feature", choices=FEATURES, default=None,
-                      help="input channels per frame (default: GRAY_OF for 4-channel and ch3_1 fusion models; "
-                           "otherwise the mode that fits the model: ch1 GRAY, ch3 ONLY_OF, ch6 and ch3_3 fusion RGB_OF)")
-    seed.add_argument("-interpol", "--interpolation", choices=("linear", "tim"), default="linear",
-                      help="how clips are brought to a fixed length")
-    seed.add_argument("-num_frames", "--num-frames", dest="num_frames", type=int, default=16,
-                      help="time steps the model sees")
-    seed.add_argument("-bs", "--batch-size", dest="batch_size", type=int, default=1, help="train batch size")
-    seed.add_argument("-lr", "--lr", type=float, default=1e-5, help="AdamW learning rate")
-    seed.add_argument("-ep", "--epochs", type=int, default=100, help="epochs per fold")
-    seed.add_argument("-gpu", "--gpu", type=int, nargs="+", default=None, metavar="ID",
-                      help="GPU number(s) to use (under torchrun: one per rank); leave out to train on CPU")
-    seed.add_argument("--imbalanced_sampler", "--imbalanced-sampler", dest="imbalanced_sampler", action="store_true",
-                      help="draw len(train) clips per epoch with replacement, weighted 1/(count of the class)")
-    seed.add_argument("--subtb", "--subject-tensorboard", dest="subtb", action="store_true",
-                      help="TensorBoard curves for every held-out subject (with -tb)")
-    seed.add_argument("--visualize", action="store_true",
-                      help="sample held-out clips with their predictions: PNG strips (and TensorBoard images with -tb)")
+    p.add_argument("dataset", metavar="DATASET", choices=DATASETS, help="%(choices)s")
+    original = p.add_argument_group(
+        "options of the original code's main.py (Hong et al. 2022; each also has a long name)")
+    original.add_argument("-tb", "--tensorboard", metavar="DIR", default=None,
+                          help="TensorBoard log folder (relative: under OUT/tensorboard/)")
+    original.add_argument("-imgsize", "--image-size", dest="image_size", type=int, nargs="+",
+                          default=list(TrainOptions.image_size), metavar="N", help="1 int, or 2 ints H W (e.g. 120 64)")
+    original.add_argument("-feature", "--feature", choices=FEATURE_MODES, default=argparse.SUPPRESS,  # per model
+                          help="input channels per frame (default: RGB, as the original code, for the models that "
+                               "take 3 channels (ch3_swin, ch3_timesformer, ch3_resnext); the others cannot take RGB, "
+                               "so they default to the one mode that fits: ch1 GRAY, ch4 and ch3_1 fusion GRAY_OF, "
+                               "ch6 and ch3_3 fusion RGB_OF)")
+    original.add_argument("-interpol", "--interpolation", choices=INTERPOLATIONS,
+                          default=TrainOptions.interpolation, help="how clips are brought to a fixed length")
+    original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=int,
+                          default=TrainOptions.num_frames, help="time steps the model sees")
+    original.add_argument("-bs", "--batch-size", dest="batch_size", type=int, default=TrainOptions.batch_size,
+                          help="train batch size")
+    original.add_argument("-lr", "--lr", type=float, default=TrainOptions.lr, help="AdamW learning rate")
+    original.add_argument("-ep", "--epochs", type=int, default=TrainOptions.epochs, help="epochs per fold")
+    original.add_argument("-gpu", "--gpu", type=int, nargs="+", default=None, metavar="ID",
+                          help="GPU number(s) to use (under torchrun: one per rank); leave out to train on CPU")
+    original.add_argument("--imbalanced_sampler", "--imbalanced-sampler", dest="imbalanced_sampler", action="store_true",
+                          help="draw len(train) clips per epoch with replacement, weighted 1/(count of the class)")
+    original.add_argument("--subtb", "--subject-tensorboard", dest="subtb", action="store_true",
+                          help="TensorBoard curves for every held-out subject (with -tb)")
+    original.add_argument("--visualize", action="store_true",
+                          help="sample held-out clips with their predictions: PNG strips (and TensorBoard images with -tb)")
     more = p.add_argument_group("more options")
     more.add_argument("--out", "-o", default=None,
                       help="output folder (default runs/MODEL-DATASET, so the same command resumes)")
     more.add_argument("--subjects", nargs="+", default=None, metavar="ID",
                       help="run only these held-out subjects' folds (e.g. s01 s02)")
-    more.add_argument("--seed", type=int, default=0, help="run seed (folds are seeded from it and the subject)")
-    more.add_argument("--workers", type=int, default=0, help="data loader worker processes")
+    more.add_argument("--seed", type=int, default=TrainOptions.seed, help="run seed (folds are seeded from it and the subject)")
+    more.add_argument("--workers", type=int, default=TrainOptions.workers, help="data loader worker processes")
     more.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPU")
     more.add_argument("--pretrained", default=None, metavar="PATH",
                       help="local Kinetics-400 Video Swin weights to start from (swin models)")
-    more.add_argument("--variant", choices=("base", "small", "tiny", "nano"), default="base",
+    more.add_argument("--variant", choices=VARIANTS, default=TrainOptions.variant,
                       help="model size; base is the paper's")
     more.add_argument("--final", action="store_true", help="after LOSO, train one model on every subject -> OUT/final/model.pt")
     more.add_argument("--final-only", dest="final_only", action="store_true", help="skip LOSO; train only the final model")
@@ -67,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where prepared clips (frames + flow) are cached (default ~/.cache/mer-live/clips); "
                            "'' for memory only")
     more.add_argument("--no-progress", dest="no_progress", action="store_true", help="no progress bars")
+    data = p.add_argument_group("input data that is refused unless you say otherwise")
+    data.add_argument("--drop-unknown-labels", dest="drop_unknown_labels", action="store_true",
+                      help="leave out clips whose label the class map does not know (a typo such as 'hapiness', "
+                           "a blank cell); without it they stop the run, listed with their rows. Labels the "
+                           "dataset documents but the classes leave out (CASME II fear, sadness) are always "
+                           "left out and counted")
+    data.add_argument("--drop-short-clips", dest="drop_short_clips", action="store_true",
+                      help=f"leave out clips of fewer than {MIN_CLIP_FRAMES} frames (no motion to learn from); "
+                           "without it they stop the run, listed")
+    p.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return p
 
 
@@ -78,37 +98,40 @@ def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
     size = tuple(args.image_size) * (2 if len(args.image_size) == 1 else 1)
     values = vars(args).copy()
     values["image_size"] = size
-    values["feature"] = args.feature or default_feature(args.model)
+    values["feature"] = getattr(args, "feature", None) or default_feature(args.model)
     return TrainOptions(**values)
 
 
 def default_feature(model: str) -> str:
-    """The feature a model takes when -feature is not given, so `mer-train ch3_swin /data SMIC` runs as written.
+    """The feature a model takes when -feature is not given: the original code's default, RGB, where it fits.
 
-    Flow is what carries a micro-expression, so the mode with flow wins where one fits the channel count.
+    RGB gives 3 channels, so it fits the 3-channel single-stream models. With any other model the original
+    code's RGB default crashed (channel mismatch, or a fusion model with no appearance channels); those get
+    the one mode with their channel count instead (ch1 GRAY, 4 channels GRAY_OF, 6 channels RGB_OF).
     """
-    from mer_live.models import MODEL_NAMES, model_in_channels
+    from mer_live.models import MODEL_NAMES, compatible_features
 
     if model not in MODEL_NAMES:
-        return "GRAY_OF"  # the unknown name is reported (with the list of names) before any work
-    return {1: "GRAY", 3: "ONLY_OF", 4: "GRAY_OF", 6: "RGB_OF"}[model_in_channels(model)]
+        return "RGB"  # the unknown name is reported (with the list of names) before any work
+    modes = compatible_features(model)
+    return "RGB" if "RGB" in modes else modes[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = options_from_args(args, parser)
+    from mer_live.checkpoint import CheckpointError
+    from mer_live.frames import FrameReadError
+    from mer_live.models import PretrainedError
     from training.run import run
 
-    try:
+    errors = {TrainingError: EXIT_USAGE, FrameReadError: EXIT_UNREADABLE_INPUT, PretrainedError: EXIT_BAD_MODEL,
+              CheckpointError: EXIT_BAD_MODEL}
+    resume = "finished folds are kept: run the same command again to resume"
+    with command_errors("mer-train", errors, debug=options.debug, interrupted=resume, kept=resume) as outcome:
         run(options)
-    except TrainingError as exc:
-        print(f"mer-train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mer-train: interrupted; run the same command again to resume (finished folds are kept)", file=sys.stderr)
-        return 130
-    return 0
+    return outcome.status
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from mer_live.metrics import scores_from_predictions
 from mer_live.models import create_model
+from mer_live.progress import progress
 from training.data import ClipDataset, epoch_plan
 from training.options import BETAS, WEIGHT_DECAY, TrainOptions
 
@@ -84,7 +84,7 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
     outcome = FoldOutcome(model=model, epochs_run=0)
     start = time.perf_counter()
     name = "final" if subject is None else f"fold {subject}"
-    bar = tqdm(range(options.epochs), desc=name, unit="epoch", position=1, leave=False, disable=quiet)
+    bar = progress(range(options.epochs), desc=name, unit="epoch", position=1, leave=False, disable=quiet)
     for epoch in bar:
         train_set.set_plan(epoch_plan(train_set.labels, options.seed, tag, epoch, options.imbalanced_sampler))
         model.train()

@@ -43,9 +43,14 @@ class TrainOptions:
     final_only: bool = False
     cache_dir: str | None = None     # None: the default per-user cache; "" : no disk cache
     no_progress: bool = False
+    drop_unknown_labels: bool = False  # leave out clips whose label the class map does not know (else: refused)
+    drop_short_clips: bool = False     # leave out clips of fewer than MIN_CLIP_FRAMES frames (else: refused)
+    debug: bool = False                # tracebacks for expected errors
 
     # Options that change what a run computes; a resume must match them. The rest (where logs go, how
-    # many workers, which GPU, whether to also train a final model) may differ between sessions.
+    # many workers, which GPU, whether to also train a final model) may differ between sessions. The drop_*
+    # options are not among them: without them a dataset that needs them is refused, so they never change
+    # the results of a run that could be made both ways.
     RESULT_KEYS = ("model", "data_path", "dataset", "image_size", "feature", "interpolation", "num_frames",
                    "batch_size", "lr", "epochs", "imbalanced_sampler", "subjects", "seed", "amp",
                    "pretrained", "variant")

@@ -11,22 +11,26 @@ Output folder layout (resumable: a fold is finished when its result.json exists;
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from mer_live.atomic import write_text_atomic
+from mer_live.atomic import check_writable, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
-from mer_live.datasets import DatasetError, DatasetIndex, load_dataset
-from mer_live.datasets.records import ClipRecord
+from mer_live.suggest import unknown_choice
+from mer_live.datasets import DatasetError, DatasetIndex, UnknownLabelError, load_dataset
+from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
+from mer_live.models import PretrainedError
+from mer_live.progress import progress, write
 from mer_live.spec import ModelSpec
 from training import distributed
 from training.cache import ClipCache, default_cache_dir
@@ -73,7 +77,9 @@ def select_device(options: TrainOptions, local_rank: int) -> torch.device:
 
 def load_clips(options: TrainOptions) -> DatasetIndex:
     try:
-        index = load_dataset(options.data_path, options.dataset)
+        index = load_dataset(options.data_path, options.dataset, drop_unknown=options.drop_unknown_labels)
+    except UnknownLabelError as exc:
+        raise TrainingError(str(exc)) from exc
     except DatasetError as exc:
         raise TrainingError(f"{exc}\n(mer-prepare makes the *_CROP trees from the raw datasets; mer-synth writes a "
                             "small synthetic set to try the pipeline)") from exc
@@ -82,6 +88,7 @@ def load_clips(options: TrainOptions) -> DatasetIndex:
         raise TrainingError(f"no {options.dataset} clips found under {options.data_path}: looked for {where}. "
                             "Run `mer-prepare` to make the _CROP trees from the raw dataset (DATA_PATH is the folder "
                             f"that holds them, e.g. /data, not /data/{options.dataset})")
+    index = without_short_clips(index, options.drop_short_clips)
     if options.subjects:
         unknown = sorted(set(options.subjects) - set(index.subjects))
         if unknown:
@@ -90,14 +97,46 @@ def load_clips(options: TrainOptions) -> DatasetIndex:
     return index
 
 
+def without_short_clips(index: DatasetIndex, drop: bool) -> DatasetIndex:
+    """Refuse clips too short to hold motion (MIN_CLIP_FRAMES), naming each; `drop` leaves them out, counted."""
+    short = [c for c in index.clips if c.num_frames < MIN_CLIP_FRAMES]
+    if not short:
+        return index
+    listed = ", ".join(f"{c.clip_id} (subject {c.subject}, {c.num_frames} frame{'s' * (c.num_frames != 1)} in "
+                       f"{c.frames[0].parent if c.frames else '?'})" for c in short[:10])
+    more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+    if not drop:
+        raise TrainingError(f"{len(short)} clip(s) have fewer than {MIN_CLIP_FRAMES} frames, too few to hold any "
+                            f"motion: {listed}{more}. Restore their frames (or re-run mer-prepare), or leave them "
+                            "out explicitly with --drop-short-clips")
+    kept = [c for c in index.clips if c.num_frames >= MIN_CLIP_FRAMES]
+    print(f"left out {len(short)} clip(s) of fewer than {MIN_CLIP_FRAMES} frames, as asked: {listed}{more}",
+          file=sys.stderr)
+    return dataclasses.replace(index, clips=kept, subjects=sort_subjects(c.subject for c in kept))
+
+
+def check_outputs(options: TrainOptions) -> None:
+    """The output folder, an absolute -tb folder and the clip cache must be writable: fail now, not after
+    the first fold (OSError naming the folder; the command's handler gives the one line)."""
+    check_writable(options.output_dir(), folder=True)
+    if options.tensorboard and Path(options.tensorboard).is_absolute():
+        check_writable(options.tensorboard, folder=True)
+    if options.cache_dir != "":
+        check_writable(Path(options.cache_dir) if options.cache_dir else default_cache_dir(), folder=True)
+
+
+def empty_classes(index: DatasetIndex) -> list[str]:
+    return [name for name, count in index.class_counts().items() if count == 0]
+
+
 def check_model(options: TrainOptions, num_classes: int, device: torch.device) -> None:
     """Unknown name, feature/channel mismatch, or an input size the model cannot take: fail now, clearly."""
     from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
 
     if options.model not in MODEL_NAMES:
-        raise TrainingError(f"unknown model {options.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
+        raise TrainingError(unknown_choice("model", options.model, MODEL_NAMES))
     if options.interpolation not in INTERPOLATIONS:
-        raise TrainingError(f"unknown interpolation {options.interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
+        raise TrainingError(unknown_choice("interpolation", options.interpolation, INTERPOLATIONS))
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
@@ -114,6 +153,8 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
         x = torch.zeros(1, options.num_frames, FEATURE_CHANNELS[options.feature], h, w, device=device)
         with torch.no_grad():
             model(x)
+    except PretrainedError:
+        raise                           # the weights file is at fault, not the input size
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"{options.model} (variant {options.variant}) cannot take {options.num_frames} frames of "
                             f"{h}x{w} px: {str(exc).splitlines()[0]}. Try -imgsize 224 or a multiple of 32") from exc
@@ -157,7 +198,8 @@ def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int,
     shared = cache.cache_dir is not None and world > 1
     mine = clips[rank::world] if shared else clips
     todo = [c for c in mine if not cache.is_stored(c.frames)]
-    for clip in tqdm(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip", disable=quiet or not todo):
+    for clip in progress(todo, desc="preparing clips (resize, length, flow; cached)", unit="clip",
+                         disable=quiet or not todo):
         cache.get(clip.frames) if shared else cache.features(clip.frames)
 
 
@@ -265,6 +307,7 @@ def run(options: TrainOptions) -> dict[str, Any] | None:
 
 def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) -> dict[str, Any] | None:
     quiet = options.no_progress or ctx.rank != 0
+    check_outputs(options)
     index = load_clips(options)
     out_dir = options.output_dir()
     check_resume(out_dir, options)
@@ -276,6 +319,9 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     if ctx.rank == 0:
         write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
         print(index.summary())
+        if empty_classes(index):
+            print(f"warning: class(es) {', '.join(empty_classes(index))} have no clips: UF1 and UAR are taken over "
+                  f"the other {len(index.class_names) - len(empty_classes(index))} classes", file=sys.stderr)
     spec = model_spec(options, index)
     cache = make_cache(options)
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
@@ -291,18 +337,28 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
 
     logger = FoldLogger(options, out_dir)
-    bar = tqdm(mine, desc=f"LOSO {options.model} {options.dataset}" + (f" rank {ctx.rank}" if ctx.world > 1 else ""),
-               unit="fold", position=0, disable=quiet)
+    folds_here = [w for w in mine if w.subject is not None]   # the final model is no fold: it is named apart
+    bar = progress(total=len(folds_here), desc=f"LOSO {options.model} {options.dataset}"
+                   + (f" rank {ctx.rank}" if ctx.world > 1 else ""), unit="fold", position=0,
+                   disable=quiet or not folds_here, log_every_s=0)
     done_truth: list[int] = []
     done_pred: list[int] = []
-    for item in bar:
-        bar.set_description(f"{'final model' if item.subject is None else 'held out ' + item.subject}")
+    for item in mine:
+        if item.subject is None:
+            if not quiet:
+                write("final model: training on every subject")
+        else:
+            bar.set_description(f"held out {item.subject}", refresh=False)
         run_work(item, options, index, cache, spec, device, out_dir, logger, quiet)
         if item.subject is not None:
             fold = read_json(out_dir / item.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
-            bar.set_postfix(pooled_UF1=f"{scores_from_predictions(done_truth, done_pred, len(index.class_names))['uf1']:.3f}")
+            uf1 = scores_from_predictions(done_truth, done_pred, len(index.class_names))["uf1"]
+            bar.set_postfix(pooled_UF1=f"{uf1:.3f}", refresh=False)
+            bar.update(1)
+            if bar.n == len(folds_here):
+                bar.close()                                   # before the final model, which is no fold
     bar.close()
     logger.close()
     distributed.barrier(ctx)

@@ -20,7 +20,7 @@ from mer_live.datasets.smic import scan_smic
 SCANNERS = {"SMIC": scan_smic, "CASME2": scan_casme2, "SAMM": scan_samm}
 
 
-def load_cde(data_path: Path) -> DatasetIndex:
+def load_cde(data_path: Path, drop_unknown: bool = False) -> DatasetIndex:
     found = []
     for name in catalog.SOURCE_DATASETS:
         try:
@@ -29,4 +29,5 @@ def load_cde(data_path: Path) -> DatasetIndex:
             raise DatasetError(f"CDE (MEGC 2019 composite) needs SMIC, CASME2 and SAMM under {data_path}: "
                                f"{exc}") from exc
     mapping = {(dataset, src): dst for dataset, table in catalog.CDE_MAP.items() for src, dst in table.items()}
-    return index_clips("CDE", found, catalog.CLASS_NAMES["CDE"], mapping, catalog.FPS, subject_prefix=True)
+    return index_clips("CDE", found, catalog.CLASS_NAMES["CDE"], mapping, catalog.FPS, subject_prefix=True,
+                       drop_unknown=drop_unknown)

@@ -9,6 +9,18 @@ class DatasetError(ValueError):
     """A dataset on disk that does not match its expected layout; the message names the path and the fix."""
 
 
+class UnknownLabelError(DatasetError):
+    """Clips whose emotion the class map does not know (a typo such as `hapiness`, a blank cell): an error in
+    the user's data, refused unless they are dropped explicitly (`load_dataset(..., drop_unknown=True)`)."""
+
+    DROP_OPTION = "--drop-unknown-labels"
+
+
+# A clip needs two frames to hold any motion: one frame brought to num_frames is a still picture whose flow
+# is zero. Training refuses shorter clips rather than learn from them.
+MIN_CLIP_FRAMES = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class ClipRecord:
     """One labelled clip: frame paths in true temporal order, its class, and its timing where known."""
@@ -38,6 +50,7 @@ class DatasetIndex:
     class_names: tuple[str, ...]
     subjects: tuple[str, ...]
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)  # emotion -> clips left out
+    unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # unknown emotion -> clips dropped on request
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -58,6 +71,9 @@ class DatasetIndex:
         if self.dropped:
             left = ", ".join(f"{k} {v}" for k, v in sorted(self.dropped.items()))
             text += f"; dropped {sum(self.dropped.values())} clips outside the class map ({left})"
+        if self.unknown:
+            left = ", ".join(f"{k} {v}" for k, v in sorted(self.unknown.items()))
+            text += f"; dropped {sum(self.unknown.values())} clips with unknown labels, as asked ({left})"
         return text
 
 
@@ -84,6 +100,7 @@ class SheetClip:
     folder: Path
     ext: str
     source: str                  # where the clip was listed (sheet path or the folder), for errors
+    row: int | None = None       # its row in the sheet, as the spreadsheet numbers it (None: a folder name)
     onset: int | None = None
     apex: int | None = None
     offset: int | None = None
@@ -91,23 +108,32 @@ class SheetClip:
 
 def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
                 mapping: dict[tuple[str, str], str], fps: dict[str, float],
-                subject_prefix: bool = False) -> DatasetIndex:
-    """Map each clip's (dataset, emotion) to a class (counting the unmapped in `dropped`) and list its frames.
+                subject_prefix: bool = False, drop_unknown: bool = False) -> DatasetIndex:
+    """Map each clip's (dataset, emotion) to a class and list its frames.
 
+    An emotion the dataset documents but the class map leaves out (CASME II fear, sadness) is counted in
+    `dropped`. An emotion the dataset does not know at all (a typo, a blank cell) raises UnknownLabelError
+    naming each value and its rows, unless `drop_unknown`, which counts it in `unknown` instead.
     With `subject_prefix` (the composite) subjects and dropped keys carry the dataset: "SAMM/006", "SAMM:Others".
 
     A kept clip whose folder is missing or holds no frames is an error, never skipped.
     """
+    from mer_live.datasets.catalog import CLASS_NAMES, DROPPED_EMOTIONS
     from mer_live.datasets.files import PREPARE_HINT
     from mer_live.frames import frame_files
 
     clips: list[ClipRecord] = []
     dropped: dict[str, int] = {}
+    unknown: dict[str, list[SheetClip]] = {}
     for item in found:
         target = mapping.get((item.dataset, item.emotion))
         if target is None:
             key = f"{item.dataset}:{item.emotion or '(blank)'}" if subject_prefix else (item.emotion or "(blank)")
-            dropped[key] = dropped.get(key, 0) + 1
+            documented = item.emotion in CLASS_NAMES[item.dataset] + DROPPED_EMOTIONS[item.dataset]
+            if documented:
+                dropped[key] = dropped.get(key, 0) + 1
+            else:
+                unknown.setdefault(key, []).append(item)
             continue
         if not item.folder.is_dir():
             raise DatasetError(f"clip {item.clip_id} (subject {item.subject}) is listed in {item.source} but its "
@@ -122,8 +148,32 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
             subject=f"{item.dataset}/{item.subject}" if subject_prefix else item.subject,
             clip_id=item.clip_id, frames=frames, label=class_names.index(target), label_name=target,
             onset=item.onset, apex=item.apex, offset=item.offset, fps=fps[item.dataset]))
+    if unknown and not drop_unknown:
+        raise UnknownLabelError(unknown_labels_message(name, unknown))
     return DatasetIndex(name=name, clips=clips, class_names=class_names,
-                        subjects=sort_subjects(c.subject for c in clips), dropped=dropped)
+                        subjects=sort_subjects(c.subject for c in clips), dropped=dropped,
+                        unknown={key: len(items) for key, items in unknown.items()})
+
+
+def unknown_labels_message(name: str, unknown: dict[str, list[SheetClip]]) -> str:
+    """One line: each unknown value with the rows (or folders) that hold it, what is known, and the two fixes."""
+    from mer_live.datasets.catalog import CLASS_NAMES, DROPPED_EMOTIONS
+
+    parts = []
+    for items in unknown.values():
+        value = items[0].emotion or "(blank)"
+        rows = [str(item.row) for item in items if item.row is not None]
+        where = (f"row{'s' if len(rows) > 1 else ''} {', '.join(rows)} of {items[0].source}" if rows
+                 else f"{', '.join(item.clip_id for item in items)} in {items[0].source}")
+        prefix = f"{items[0].dataset} " if name != items[0].dataset else ""
+        parts.append(f"{prefix}{value!r} ({where})")
+    datasets = sorted({item.dataset for items in unknown.values() for item in items})
+    known = "; ".join(f"{d} knows {', '.join(CLASS_NAMES[d])}"
+                      + (f" and leaves out {', '.join(DROPPED_EMOTIONS[d])}" if DROPPED_EMOTIONS[d] else "")
+                      for d in datasets)
+    count = sum(len(items) for items in unknown.values())
+    return (f"{name}: {count} clip(s) have a label the class map does not know: {'; '.join(parts)}. {known}. "
+            f"Correct the label, or leave these clips out explicitly with {UnknownLabelError.DROP_OPTION}")
 
 
 def canonical_emotion(text: str, known: tuple[str, ...], aliases: dict[str, str]) -> str:

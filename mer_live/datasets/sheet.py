@@ -9,8 +9,9 @@ from mer_live.datasets import catalog
 from mer_live.datasets.records import DatasetError, SheetClip, canonical_emotion
 
 
-def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str = "") -> list[dict]:
-    """Rows below the header (which sits after `preamble_rows` rows) as dicts; blank rows skipped.
+def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str = "") -> list[tuple[int, dict]]:
+    """Rows below the header (which sits after `preamble_rows` rows) as (row number as the spreadsheet shows
+    it, dict of the row's cells by column name); blank rows skipped.
 
     Raises DatasetError naming the sheet when it is missing or unreadable, and naming the missing
     column together with the columns found.
@@ -39,10 +40,10 @@ def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str
         raise DatasetError(f"label sheet {path} lacks column(s) {missing} in its header {where}; "
                            f"columns found: {found}")
     records = []
-    for row in rows[preamble_rows + 1:]:
+    for number, row in enumerate(rows[preamble_rows + 1:], start=preamble_rows + 2):
         if row is None or all(v is None or str(v).strip() == "" for v in row):
             continue
-        records.append({name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name})
+        records.append((number, {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}))
     return records
 
 
@@ -81,13 +82,13 @@ def sheet_clips(dataset: str, sheet: Path, frames_root: Path, cols: dict[str, st
     rows = read_sheet(sheet, [cols["subject"], cols["filename"], cols["emotion"]], preamble_rows=preamble_rows, fix=fix)
     known = catalog.CLASS_NAMES[dataset] + catalog.DROPPED_EMOTIONS[dataset]
     found = []
-    for row in rows:
+    for number, row in rows:
         subject = catalog.subject_id(dataset, subject_number(row[cols["subject"]], sheet))
         clip_id = cell_text(row[cols["filename"]])
         found.append(SheetClip(
             dataset=dataset, subject=subject, clip_id=clip_id,
             emotion=canonical_emotion(cell_text(row[cols["emotion"]]), known, catalog.EMOTION_ALIASES[dataset]),
-            folder=frames_root / subject / clip_id, ext=ext, source=f"sheet {sheet}",
+            folder=frames_root / subject / clip_id, ext=ext, source=f"sheet {sheet}", row=number,
             onset=cell_int(row.get(cols["onset"])), apex=cell_int(row.get(cols["apex"])),
             offset=cell_int(row.get(cols["offset"]))))
     return found

@@ -1,6 +1,7 @@
-"""The model zoo: seed-named models in four sizes, all taking (B, T, C, H, W) and returning logits.
+"""The model zoo: models named as in the original code, in four sizes, all taking (B, T, C, H, W) and returning logits.
 
-See mer_live.models.registry for the names and the variant table (params, intended use).
+See mer_live.models.registry for the names (`list_models(pattern)`) and the variant table (params,
+intended use).
 ONNX: every family exports with torch.onnx.export, both dynamo=False (legacy TorchScript, ~1 s, deprecated
 in torch >= 2.9) and dynamo=True (~10 s), opset 18, with a dynamic batch axis; frames and image size are
 fixed at export (swin's window clamp and TimeSformer's embeddings depend on them). onnxruntime CPU matches
@@ -15,8 +16,10 @@ from mer_live.models.registry import (
     check_input_size,
     compatible_features,
     create_model,
+    list_models,
     model_in_channels,
     parse_model_name,
+    suggest_model,
 )
 
 __all__ = [
@@ -28,7 +31,9 @@ __all__ = [
     "check_input_size",
     "compatible_features",
     "create_model",
+    "list_models",
     "load_pretrained",
     "model_in_channels",
     "parse_model_name",
+    "suggest_model",
 ]

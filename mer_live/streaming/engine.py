@@ -415,14 +415,16 @@ class Engine:
             self._spot(frame.timestamp, rgb, box, captured_at, sync)
         self._emit("on_frame", FrameInfo(index=frame.index, timestamp=frame.timestamp, frame=rgb, face_box=box,
                                          capture_fps=_rate(self._capture_clock)))
-        if box is None or self.buffer is None or not self.config.classify_windows or not self.buffer.full():
+        if box is None or self.buffer is None or not self.buffer.full():
             return
         if self._next_window_t is not None and frame.timestamp < self._next_window_t - 1e-6:
             return
         self._next_window_t = frame.timestamp + self.config.stride_s
+        self._windows_made += 1              # counted whether classified or not: the source held it
+        if not self.config.classify_windows:
+            return
         score, candidate = (self.spotter.score, self.spotter.active) if self.spotter else (0.0, False)
-        window = self.buffer.snapshot(self._windows_made, captured_at, self._anchor_epoch, score, candidate)
-        self._windows_made += 1
+        window = self.buffer.snapshot(self._windows_made - 1, captured_at, self._anchor_epoch, score, candidate)
         if sync:
             self._batch.append(window)
             if len(self._batch) >= self.config.batch:
@@ -526,7 +528,7 @@ class Engine:
             if had_box:
                 self._status("info", "face moved: crop box re-anchored (spotting baseline restarts)")
             else:
-                self._status("info", f"face {'found again' if self._lost_reported else 'found'} at {update.box}")
+                self._status("info", f"face {'found again' if self.tracker.reanchors > 1 else 'found'} at {update.box}")
         elif face is None and self.tracker.box is None and not self._lost_reported and self._frames > 1:
             self._lost_reported = True
             self._status("warning", "no face found yet: face the camera, lit from the front; still looking")

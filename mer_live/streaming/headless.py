@@ -1,20 +1,27 @@
 """`mer-live --headless`: the live engine without a window, one CSV row per window, events at the end.
 
-Reads as fast as it can (no real-time pacing) and classifies every window (engine.run(): nothing is
-dropped), so the CSV is the same on a fast and a slow machine.
+Reads as fast as it can (no real-time pacing) and, with `--out`, classifies every window in batches
+(engine.run(): nothing is dropped), so the CSV is the same on a fast and a slow machine; without `--out`
+only the spotted micro-expressions' clips are classified. Everything slow to start (the demo stream,
+the ONNX Runtime session, the face detector with PyTorch) is loaded and named before the progress starts,
+so the first frame is not charged with it and a first run does not look stuck.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
+import numpy as np
 
 from mer_live.atomic import atomic_path
+from mer_live.progress import progress, write
+from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
+from mer_live.streaming.sources import FrameSource, SourceError, open_source, use_model_rate
 from mer_live.streaming.timings import format_stages
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
@@ -22,19 +29,21 @@ EVENT_COLUMNS = ("start", "end", "kind", "label", "confidence", "peak_score", "r
 
 
 class HeadlessListener:
-    """Collects rows and events, drives a tqdm bar, prints status lines above it."""
+    """Collects rows and events, drives the progress (a bar on a terminal, a line every few seconds in a
+    log), prints status lines above it."""
 
     def __init__(self, total_frames: int | None, quiet: bool = False):
         self.rows: list[WindowResult] = []
         self.events: list[MicroExpressionEvent] = []
         self.status: list[StatusMessage] = []
         self.frames = 0
+        self.faces = 0                  # frames with a face box (no face at all: no window can be made)
         self.quiet = quiet
-        self.bar = tqdm(total=total_frames, unit="frame", desc="mer-live", disable=quiet, file=sys.stderr,
-                        dynamic_ncols=True)
+        self.bar = progress(total=total_frames, unit="frame", desc="mer-live", disable=quiet)
 
     def on_frame(self, info) -> None:
         self.frames += 1
+        self.faces += info.face_box is not None
         self.bar.update(1)
 
     def on_result(self, result: WindowResult) -> None:
@@ -47,8 +56,10 @@ class HeadlessListener:
 
     def on_status(self, message: StatusMessage) -> None:
         self.status.append(message)
+        if message.level == "error":
+            return                      # said once, in the run's last line (run_headless), with what it means
         if message.level != "info" or not self.quiet:
-            tqdm.write(f"[{message.level}] {message.text}", file=sys.stderr)
+            write(f"[{message.level}] {message.text}")
 
     def on_finished(self) -> None:
         self.bar.close()
@@ -76,63 +87,95 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> No
                                  f"{e.peak_score:.2f}", f"{e.reported_at:.4f}"])
 
 
-def format_events(events: list[MicroExpressionEvent]) -> str:
+def format_events(events: list[MicroExpressionEvent], within: str = "") -> str:
+    """The events as lines for stdout; `within` qualifies a partial run ("read 17 of 472 frames")."""
+    scope = f" (partial input: {within})" if within else ""
     if not events:
-        return "no micro- or macro-expression events spotted"
+        return f"no micro- or macro-expression events spotted{scope}"
     micro = sum(e.kind == "micro" for e in events)
-    lines = [f"{micro} micro-expression event(s), {len(events) - micro} macro-expression event(s):"]
+    lines = [f"{micro} micro-expression event(s), {len(events) - micro} macro-expression event(s){scope}:"]
     for i, e in enumerate(events, 1):
         label = f"{e.label:<12s} confidence {e.confidence:.2f}" if e.label else f"{'-':<12s} {'':15s}"
         lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.kind:<5s}  {label}  peak score {e.peak_score:.1f}")
     return "\n".join(lines)
 
 
-def engine_config_from_args(args: argparse.Namespace):
-    from mer_live.streaming.engine import EngineConfig
-    from mer_live.streaming.spotting import SpotterConfig
+@dataclass(frozen=True)
+class HeadlessOptions:
+    """What a headless run reads and writes; how the engine works is its `EngineConfig`."""
 
-    spotter = SpotterConfig(threshold=args.threshold) if getattr(args, "threshold", None) else SpotterConfig()
-    return EngineConfig(stride_s=args.stride, clip_seconds=getattr(args, "clip_seconds", None),
-                        detect_every=args.detect_every, face=args.face, spotter=spotter)
+    source: str | None = None       # camera index, video file, folder of frames or "synthetic"
+    model: str | None = None        # exported .onnx file; None with demo: the shipped demo model
+    demo: bool = False              # the demo: its stream (unless source is given) and its model
+    out: str | None = None          # CSV, one row per window
+    events: str | None = None       # CSV of the spotted events
+    provider: str = "auto"          # ONNX Runtime provider (mer_live.runtime.PROVIDER_CHOICES)
+    fps: float | None = None        # frame rate of a folder of frames
+    quiet: bool = False             # no progress bar or info lines
+    allow_partial: bool = False     # a source that ends early (truncated video, camera gone) still exits 0
 
 
-def run_headless(args: argparse.Namespace) -> int:
-    """Run the engine over a source; write the CSV(s); print the events. Returns the exit status."""
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the source a run read, and what that means for its results."""
+
+    frames: int                     # frames read
+    expected: int | None            # frames the source said it holds (None: a camera)
+    windows: int                    # windows the source held (classified with --out, or not)
+    source_error: str               # the engine's error (source not opened, stopped delivering), or ""
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.expected - self.frames) if self.expected is not None else 0
+
+    @property
+    def partial(self) -> bool:
+        """Ended early: a read failure, or fewer frames than the source said (a truncated or damaged file)."""
+        return self.frames > 0 and (bool(self.source_error) or self.missing > 0)
+
+    def describe(self) -> str:
+        if self.expected is not None:
+            return f"read {self.frames} of {self.expected} frames"
+        return f"read {self.frames} frames"
+
+
+def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -> int:
+    """Run the engine over a source; write the CSV(s); print the events. Returns the exit status.
+
+    Raises for the command's handler (mer_live.cli_errors): SourceError (no --source, or one that names
+    nothing), FileNotFoundError (no --model, or a missing one), ModelFileError (not a mer-live ONNX file),
+    ProviderError, OSError (an output that cannot be written: checked before anything loads). What the run
+    itself finds:
+    - nothing read (the source does not open) or no window classified: nothing is written, one line
+      says why, status 5 (unreadable input) or 2 (too short, or no face);
+    - the source ended early (a truncated video, a camera that stopped): what was read is written and
+      "read N of M frames" is said; status 1 unless `allow_partial`.
+    """
+    from mer_live.atomic import check_writable
+    from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
     from mer_live.streaming import demo
-    from mer_live.streaming.engine import Engine
-    from mer_live.streaming.sources import SourceError, open_source
 
-    quiet = bool(getattr(args, "quiet", False))
-    if args.demo:
+    # stride windows are classified only for their CSV rows (--out); spotted events are classified in any case
+    config = dataclasses.replace(config or EngineConfig(), classify_windows=bool(options.out))
+    say = _Steps(quiet=options.quiet)
+    for output in (options.out, options.events):   # before the model loads and any frame is read
+        if output:
+            check_writable(output)
+    if options.demo:
         print(demo.DEMO_NOTE, file=sys.stderr)
-    try:
-        model_path = args.model or (demo.demo_model_path() if args.demo else None)
-        if model_path is None:
-            print("error: --model is required (an .onnx file written by mer-export); or try --demo", file=sys.stderr)
-            return 2
-        from mer_live.runtime import OnnxClassifier
-
-        # stride windows are classified only for their CSV rows (--out); events are classified in any case
-        config = dataclasses.replace(engine_config_from_args(args), classify_windows=bool(args.out))
-        classifier = OnnxClassifier(model_path, provider=args.provider, batch_size=config.batch)
-        if args.demo and args.source in (None, "synthetic", "demo"):
-            source = demo.demo_source(realtime=False)
-        elif args.source is None:
-            print("error: --source is required: a camera index, a video file, a folder of frames or 'synthetic'",
-                  file=sys.stderr)
-            return 2
-        else:
-            source = open_source(args.source, realtime=False, fps=getattr(args, "fps", None))
-    except (SourceError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    source = _open_source(options, say)   # before the model: a wrong path is the error to show
+    classifier = _load_classifier(options, say, config.batch)
+    detector = _load_detector(say, config) if config.face == "detect" else None
     spec = classifier.spec
-    if not quiet:
-        print(f"model {model_path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
-              f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
-              f"provider {classifier.provider}", file=sys.stderr)
-    listener = HeadlessListener(total_frames=source.frame_count(), quiet=quiet)
-    engine = Engine(source, classifier, config, listener)
+    say.line(f"model {classifier.path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
+             f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
+             f"provider {classifier.provider}")
+    rate_note = use_model_rate(source, spec, options.fps)
+    if rate_note:
+        say.line(rate_note)
+    say.line(f"ready after {say.summary()}; processing {source.name}")
+    listener = HeadlessListener(total_frames=source.frame_count(), quiet=options.quiet)
+    engine = Engine(source, classifier, config, listener, detector=detector)
     interrupted = False
     try:
         engine.run()
@@ -140,22 +183,111 @@ def run_headless(args: argparse.Namespace) -> int:
         interrupted = True
         listener.bar.close()
         print("interrupted: writing what was processed so far", file=sys.stderr)
-    if args.out:
-        write_windows_csv(args.out, listener.rows, tuple(spec.class_names))
-        print(f"wrote {len(listener.rows)} window rows to {args.out}", file=sys.stderr)
-    if getattr(args, "events", None):
-        write_events_csv(args.events, listener.events)
-        print(f"wrote {len(listener.events)} events to {args.events}", file=sys.stderr)
-    print(format_events(listener.events))
-    if args.demo:
-        truth = getattr(source, "truth_events", None)
-        if truth:
-            print("demo ground truth: " + "; ".join(f"{s:.2f}-{e:.2f} s {label}" for s, e, label in truth))
+    coverage = Coverage(frames=listener.frames, expected=source.frame_count(),
+                        windows=engine.stats().extra["windows_made"],
+                        source_error="; ".join(m.text for m in listener.status if m.level == "error"))
+    if coverage.frames == 0 and not interrupted:
+        reason = coverage.source_error or f"{getattr(source, 'name', options.source)} gave no frame"
+        print(f"mer-live: error: {reason}; nothing was written", file=sys.stderr)
+        return EXIT_UNREADABLE_INPUT
+    if coverage.windows == 0 and not interrupted:
+        print(f"mer-live: error: {coverage.describe()} but they made no window: "
+              f"{no_window_reason(listener, config.clip_seconds or spec.clip_seconds)}"
+              "; nothing was written", file=sys.stderr)
+        return EXIT_USAGE
+    if options.out:
+        write_windows_csv(options.out, listener.rows, tuple(spec.class_names))
+        print(f"wrote {len(listener.rows)} window rows to {options.out}", file=sys.stderr)
+    if options.events:
+        write_events_csv(options.events, listener.events)
+        print(f"wrote {len(listener.events)} events to {options.events}", file=sys.stderr)
+    print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
+    truth = getattr(source, "truth_events", None)
+    if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
+        label = "demo ground truth" if options.demo else "stream ground truth"
+        print(f"{label}: " + "; ".join(f"{s:.2f}-{e:.2f} s {name}" for s, e, name in truth))
     stats = engine.stats()
-    if not quiet:
-        print(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
-              f"provider {stats.provider}; stages {format_stages(stats.stages)}", file=sys.stderr)
+    say.line(f"{stats.frames} frames, {stats.windows} windows classified, {stats.inference_rate:.1f} windows/s, "
+             f"provider {stats.provider}; stages {format_stages(stats.stages)}")
     if interrupted:
-        return 130
-    failed = any(m.level == "error" for m in listener.status)
-    return 1 if failed else 0
+        return EXIT_INTERRUPTED
+    if coverage.partial:
+        ended = (coverage.source_error
+                 or f"the source ended {coverage.missing} frames early (a truncated or damaged file?)")
+        if options.allow_partial:
+            print(f"mer-live: warning: {coverage.describe()}: {ended}; the results above cover what was read "
+                  "(--allow-partial)", file=sys.stderr)
+            return 0
+        print(f"mer-live: error: {coverage.describe()}: {ended}; the results above cover only what was read. "
+              "Repair or re-encode the source, or pass --allow-partial to accept partial input", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def no_window_reason(listener: HeadlessListener, seconds: float) -> str:
+    """Why a run that read frames classified none: no face, or a source shorter than one window."""
+    if listener.faces == 0:
+        return "no face was found in any frame (frames that are already face crops need --face full)"
+    return (f"the source is shorter than one window ({seconds:.2f} s of face frames, at least 3 frames, are needed "
+            "for the first one); give a longer source, or a shorter --clip-seconds")
+
+
+class _Steps:
+    """Names each slow start-up step as it begins (stderr) and keeps its duration for one summary line."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.seconds: dict[str, float] = {}
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def run(self, name: str, announce: str, work):
+        self.line(announce)
+        start = time.perf_counter()
+        result = work()
+        self.seconds[name] = time.perf_counter() - start
+        return result
+
+    def summary(self) -> str:
+        total = sum(self.seconds.values())
+        parts = ", ".join(f"{name} {s:.1f} s" for name, s in self.seconds.items())
+        return f"{total:.1f} s ({parts})" if parts else f"{total:.1f} s"
+
+
+def _open_source(options: HeadlessOptions, say: _Steps) -> FrameSource:
+    from mer_live.streaming import demo
+
+    if options.demo and options.source in (None, "synthetic", "demo"):
+        return say.run("demo stream", "rendering the demo stream (synthetic)...",
+                       lambda: demo.demo_source(realtime=False))
+    if options.source is None:
+        raise SourceError("--source is required: a camera index, a video file, a folder of frames or 'synthetic'")
+    if str(options.source).strip().lower() in ("synthetic", "demo"):
+        return say.run("synthetic stream", "rendering the synthetic stream...",
+                       lambda: open_source(options.source, realtime=False))
+    return open_source(options.source, realtime=False, fps=options.fps)
+
+
+def _load_classifier(options: HeadlessOptions, say: _Steps, batch: int):
+    from mer_live.runtime import OnnxClassifier
+    from mer_live.streaming import demo
+
+    model_path = options.model or (demo.demo_model_path() if options.demo else None)
+    if model_path is None:
+        raise FileNotFoundError("--model is required (an .onnx file written by mer-export); or try --demo")
+    return say.run("model", "loading the model (first ONNX Runtime session)...",
+                   lambda: OnnxClassifier(model_path, provider=options.provider, batch_size=batch))
+
+
+def _load_detector(say: _Steps, config: EngineConfig):
+    """MTCNN loaded and run once now, not on the first frame (importing PyTorch is most of a cold start)."""
+    def load():
+        from mer_live.streaming.detection import load_detector
+
+        detector = load_detector(config.detection)
+        detector.detect(np.zeros((160, 160, 3), np.uint8))
+        return detector
+
+    return say.run("face detector", "loading the face detector (MTCNN on PyTorch; slowest on a first run)...", load)

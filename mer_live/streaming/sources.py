@@ -307,6 +307,18 @@ def open_source(spec: str | int, realtime: bool = False, fps: float | None = Non
                       f"folder of frames nor an existing video file; check the path")
 
 
+def use_model_rate(source: FrameSource, spec, fps_given: float | None) -> str | None:
+    """A folder of frames has no frame rate of its own: unless `fps_given` (--fps) names one, read it at the
+    rate of the model's training data (`spec.fps`, from the model's metadata), since a wrong rate stretches or
+    squeezes every motion in time. Returns the line that tells the user, or None when nothing was assumed."""
+    if not isinstance(source, FolderSource) or fps_given:
+        return None
+    source.fps = float(spec.fps)
+    trained_on = f" ({spec.dataset})" if getattr(spec, "dataset", "") else ""
+    return (f"reading the folder of frames at {source.fps:g} fps, the frame rate of the model's training data"
+            f"{trained_on}; give --fps if these frames were taken at another rate")
+
+
 def _quietly_open(index: int) -> cv2.VideoCapture:
     """cv2.VideoCapture(index) without OpenCV's backend warnings (a missing camera is reported by us)."""
     logging_api = getattr(getattr(cv2, "utils", None), "logging", None)

@@ -64,10 +64,11 @@ class SpotterConfig:
     floor: float = 0.01             # pixels added to the noise scale (a noise-free synthetic face)
 
     def __post_init__(self) -> None:
-        for name in ("open_threshold", "threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s",
-                     "max_macro_s"):
+        for name in ("open_threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s", "max_macro_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"spotter {name} must be > 0, got {getattr(self, name)}")
+        if self.threshold < 0:            # 0: every motion that opened a segment counts
+            raise ValueError(f"spotting threshold must be >= 0, got {self.threshold}")
         if self.size < 24:
             raise ValueError(f"spotter size must be >= 24 pixels, got {self.size}")
         if self.max_macro_s < self.max_micro_s:

@@ -1,0 +1,81 @@
+"""`mer-live --headless` as a new user meets it: what it says while loading, what it prints at the end, logs
+of whole lines, the frame rate of a folder of frames, and a source error said once."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import shutil
+
+import cv2
+
+from gui.cli import main
+from mer_live.cli_errors import EXIT_UNREADABLE_INPUT
+from mer_live.streaming import demo
+
+
+def one_event_stream(realtime=False, _make=demo.demo_source, **_):
+    return _make(realtime=realtime, events=((1.0, "sur"),), duration_s=2.0)
+
+
+def write_folder(folder, frames):
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"img{i}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def test_synthetic_source_with_your_own_model_prints_the_ground_truth_in_whole_lines(tmp_path, monkeypatch,
+                                                                                     capsys):
+    monkeypatch.setattr(demo, "demo_source", one_event_stream)
+    model = tmp_path / "mine.onnx"          # the user's own exported model (here: the demo model, renamed)
+    shutil.copy(demo.demo_model_path(), model)
+    assert main(["--headless", "--source", "synthetic", "--model", str(model), "--face", "full"]) == 0
+    captured = capsys.readouterr()
+    assert "stream ground truth: 1.00-1.40 s sur" in captured.out
+    assert "DEMO" not in captured.err                                   # not the demo, not called so
+    assert "loading the model" in captured.err and "ready after" in captured.err
+    # stdout and stderr are not terminals here: plain lines, never a bar redrawn with carriage returns
+    assert "\r" not in captured.out + captured.err
+    assert any(line.startswith("mer-live: 100%") for line in captured.err.splitlines())
+
+
+def test_folder_of_frames_is_read_at_the_models_training_rate_unless_fps_is_given(tmp_path, monkeypatch, capsys):
+    from mer_live import runtime
+
+    class TrainedAt100Fps(runtime.OnnxClassifier):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.spec = dataclasses.replace(self.spec, fps=100.0, dataset="SMIC")
+
+    monkeypatch.setattr(runtime, "OnnxClassifier", TrainedAt100Fps)
+    folder = write_folder(tmp_path / "frames", demo.demo_source(events=(), duration_s=80 / 30).frames)
+    out = tmp_path / "preds.csv"
+
+    def last_window_end_is_the_last_frame_at(fps):          # within one stride (0.1 s) of frame 79's time
+        last = max(float(row["t_end"]) for row in csv.DictReader(out.open()))
+        return 79 / fps - 0.1 < last <= 79 / fps + 1e-6
+
+    command = ["--headless", "--source", str(folder), "--model", str(demo.demo_model_path()), "--face", "full",
+               "--out", str(out)]
+    assert main(command) == 0
+    assert "at 100 fps, the frame rate of the model's training data (SMIC)" in capsys.readouterr().err
+    assert last_window_end_is_the_last_frame_at(100)
+    assert main([*command, "--fps", "30"]) == 0
+    assert "training data" not in capsys.readouterr().err
+    assert last_window_end_is_the_last_frame_at(30)
+
+
+def test_a_source_error_is_said_once_before_any_loading(tmp_path, capsys):
+    model = str(demo.demo_model_path())
+    assert main(["--headless", "--source", str(tmp_path / "missing.mp4"), "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "neither a camera index" in err and "loading" not in err      # the wrong path first, nothing loaded
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    out = tmp_path / "preds.csv"
+    assert main(["--headless", "--source", str(broken), "--model", model, "--face", "full",
+                 "--out", str(out)]) == EXIT_UNREADABLE_INPUT
+    captured = capsys.readouterr()
+    assert "cannot open video" in captured.err
+    assert "no micro-expression events" not in captured.out and "0 frames" not in captured.err
+    assert not out.exists()
