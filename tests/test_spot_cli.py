@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from mer_live.cli_errors import EXIT_DISK_FULL
 from mer_live.spot_eval import cli, runner
 from mer_live.spot_eval.synthetic import make_long_videos
 
@@ -22,7 +23,10 @@ def tiny_root(tmp_path_factory):
 
 
 def run(argv, capsys):
-    code = cli.main([str(a) for a in argv])
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as done:                     # argparse's own errors
+        code = done.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -109,7 +113,7 @@ def test_an_interrupted_run_resumes_and_a_finished_one_only_rebuilds(tiny_root, 
     assert (out / "report.md").exists() and len(list((out / "timelines").glob("*.png"))) == len(made.videos)
 
 
-def test_a_write_error_mid_run_is_one_line_and_keeps_finished_videos(tiny_root, tmp_path, capsys, monkeypatch):
+def test_a_full_disk_mid_run_is_one_line_and_keeps_finished_videos(tiny_root, tmp_path, capsys, monkeypatch):
     import errno
 
     from mer_live.spot_eval import report
@@ -123,7 +127,8 @@ def test_a_write_error_mid_run_is_one_line_and_keeps_finished_videos(tiny_root, 
     monkeypatch.setattr(report, "write_report", disk_full)
     code, _, err = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--videos",
                         made.videos[0].video_id], capsys)
-    assert code == 1 and err.count("\n") == 1 and "No space left" in err and "run the same command" in err
+    assert code == EXIT_DISK_FULL and err.count("\n") == 1 and "no space left" in err
+    assert "finished videos are kept" in err and "run the same command" in err
     assert len(list((out / "videos").glob("*.json"))) == 1
 
 
@@ -137,26 +142,29 @@ def test_resuming_with_other_settings_is_refused(tiny_root, tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("mer-spot: error: ") and "other settings" in err
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["{missing}", "CASME_SQ"], "not a folder"),
-    (["{root}", "CASME2"], "invalid choice"),
-    (["{root}", "CASME_SQ", "--videos", "s99/nothing"], "s99/nothing"),
-    (["{root}", "CASME_SQ", "--model", "{missing}/m.onnx"], "m.onnx"),
-    (["{root}", "CASME_SQ", "--stride", "0"], "--stride"),
-    (["{root}", "CASME_SQ", "--threshold", "-1"], "--threshold"),
-    (["{root}", "CASME_SQ", "--detect-every", "0"], "--detect-every"),
-    (["{root}", "CASME_SQ", "--out", "{file}"], "is a file"),
-    (["{root}", "SAMM_LV"], "SAMM_LV"),
-    (["{root}", "CASME_SQ", "--frobnicate"], "unrecognized arguments"),
+@pytest.mark.parametrize("argv, status, needle", [
+    (["{missing}", "CASME_SQ"], 2, "not a folder"),
+    (["{root}", "CASME2"], 2, "invalid choice"),
+    (["{root}", "CASME_SQ", "--videos", "s99/nothing"], 2, "s99/nothing"),
+    (["{root}", "CASME_SQ", "--model", "{missing}/m.onnx"], 2, "m.onnx"),
+    (["{root}", "CASME_SQ", "--model", "{file}"], 6, "not an ONNX model"),
+    (["{root}", "CASME_SQ", "--stride", "0"], 2, "--stride"),
+    (["{root}", "CASME_SQ", "--threshold", "-1"], 2, "--threshold"),
+    (["{root}", "CASME_SQ", "--detect-every", "0"], 2, "--detect-every"),
+    (["{root}", "CASME_SQ", "--out", "{file}"], 3, "not a folder"),
+    (["{root}", "SAMM_LV"], 2, "SAMM_LV"),
+    (["{root}", "CASME_SQ", "--frobnicate"], 2, "unrecognized arguments"),
 ])
-def test_bad_input_is_one_line_and_exit_2(tiny_root, tmp_path, capsys, argv, needle):
+def test_bad_input_is_one_line_and_its_status(tiny_root, tmp_path, capsys, monkeypatch, argv, status, needle):
     root, _ = tiny_root
+    monkeypatch.chdir(tmp_path)                    # where the default --out would go
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     values = {"root": root, "missing": tmp_path / "missing", "file": a_file}
     code, stdout, err = run([a.format(**values) for a in argv] + ["--quiet"], capsys)
-    assert code == 2 and stdout == ""
+    assert code == status and stdout == ""
     assert err.count("\n") == 1 and err.startswith("mer-spot: error: ") and needle in err
+    assert not (tmp_path / "runs").exists()        # nothing written before the error
 
 
 def test_an_event_keeps_the_engines_type_and_report_time(tmp_path):

@@ -16,31 +16,38 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from mer_live.choices import ArgumentParser, DefaultsHelpFormatter
 from mer_live.spot_eval.catalog import SPOT_DATASETS, TITLES
 
 PROG = "mer-spot"
 
 
-class UsageError(Exception):
-    """Bad input from the command line; reported as one line, exit status 2."""
+class UsageError(ValueError):
+    """Bad input from the command line (exit status 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one `mer-spot: error: ...` line (no usage block), exit 2."""
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Real defaults in the option help, the epilog as written."""
 
-    def error(self, message: str):  # noqa: D401 - argparse's hook
-        raise UsageError(f"{message} (see {PROG} --help)")
+
+class _Parser(ArgumentParser):
+    """The commands' parser ("did you mean" on a choice), but a usage error is one `mer-spot: error: ...`
+    line (no usage block), exit status 2."""
+
+    def error(self, message: str):  # argparse's hook; must not return
+        print(f"{PROG}: error: {message} (see {PROG} --help)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mer_live.runtime import PROVIDER_NAMES
+    from mer_live.cli_errors import DEBUG_HELP
+    from mer_live.runtime import PROVIDER_CHOICES
     from mer_live.streaming.engine import FACE_MODES, EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
     defaults, spotter = EngineConfig(), SpotterConfig()  # the help shows the engine's own defaults
     parser = _Parser(prog=PROG, description="MEGC-style evaluation of the live spotting engine on long videos.",
-                     epilog=__doc__.split("\n", 2)[2],
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                     epilog=__doc__.split("\n", 2)[2], formatter_class=_HelpFormatter)
     parser.add_argument("data_path", metavar="DATA_PATH",
                         help="folder that holds the dataset's folder (/data, not /data/CASME_SQ)")
     parser.add_argument("dataset", metavar="DATASET", choices=SPOT_DATASETS,
@@ -53,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-unlabeled", action="store_true",
                         help="leave out videos without annotations (default: score them; all their events are "
                              "false ones)")
-    parser.add_argument("--provider", default="auto", choices=("auto", *PROVIDER_NAMES),
+    parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider for --model")
     parser.add_argument("--stride", type=float, default=defaults.stride_s,
                         help=f"seconds between windows (default {defaults.stride_s})")
@@ -67,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="detect: MTCNN finds the face (raw frames, as the datasets ship); full: frames are "
                              "already face crops")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
 
 
@@ -94,14 +102,16 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 
 def _select(index, names: Sequence[str] | None, skip_unlabeled: bool):
+    from mer_live.suggest import did_you_mean
+
     videos = list(index.videos)
     if names:
         known = {v.video_id: v for v in videos}
         unknown = [n for n in names if n not in known]
         if unknown:
-            sample = ", ".join(list(known)[:4])
-            raise UsageError(f"--videos: {', '.join(unknown)} not in {index.name} (its videos are named like "
-                             f"{sample}, ...)")
+            hint = did_you_mean(unknown[0], known)
+            raise UsageError(f"--videos: {', '.join(unknown)} not in {index.name}"
+                             + (f"; {hint}" if hint else f" (its videos are named like {', '.join(list(known)[:3])})"))
         videos = [known[n] for n in dict.fromkeys(names)]
     if skip_unlabeled:
         videos = [v for v in videos if v.intervals]
@@ -119,23 +129,18 @@ def _commit() -> str | None:
                              capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
 def _prepare(args: argparse.Namespace):
     """Everything checked before any work: (index, videos, classifier, config, out_dir, settings)."""
-    from mer_live.datasets.records import DatasetError
+    from mer_live.atomic import check_writable
     from mer_live.spot_eval.readers import load_long_videos
-    from mer_live.spot_eval.runner import engine_settings, spot_only_classifier
+    from mer_live.spot_eval.runner import check_run_settings, engine_settings, spot_only_classifier
 
     _check_numbers(args)
-    out_dir = Path(args.out or f"runs/spot-{args.dataset}")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is a file; give a folder")
-    try:
-        index = load_long_videos(args.data_path, args.dataset)
-    except DatasetError as exc:
-        raise UsageError(str(exc)) from None
+    out_dir = check_writable(Path(args.out or f"runs/spot-{args.dataset}"), folder=True)
+    index = load_long_videos(args.data_path, args.dataset)
     videos = _select(index, args.videos, args.skip_unlabeled)
     if args.model:
         from mer_live.runtime import OnnxClassifier
@@ -143,39 +148,49 @@ def _prepare(args: argparse.Namespace):
         model = Path(args.model)
         if not model.is_file():
             raise UsageError(f"--model {model} does not exist; give an .onnx file written by mer-export")
-        try:
-            classifier = OnnxClassifier(model, provider=args.provider, batch_size=1)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise UsageError(f"--model {model}: {exc}") from None
+        classifier = OnnxClassifier(model, provider=args.provider, batch_size=1)
     else:
         classifier = spot_only_classifier()
-    try:
-        config = engine_config(args)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    config = engine_config(args)
     settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),
                 "model": str(Path(args.model).resolve()) if args.model else None,
                 "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config)}
+    check_run_settings(out_dir, settings)
     return index, videos, classifier, config, out_dir, settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        index, videos, classifier, config, out_dir, settings = _prepare(args)
-        from mer_live.spot_eval.runner import RunConflict, check_run_settings
+    from mer_live.cli_errors import EXIT_BAD_MODEL, EXIT_INCOMPLETE, EXIT_USAGE, command_errors
+    from mer_live.datasets.records import DatasetError
+    from mer_live.onnx_metadata import ModelFileError
+    from mer_live.runtime import ProviderError
+    from mer_live.spot_eval.runner import RunConflict
 
-        try:
-            check_run_settings(out_dir, settings)
-        except RunConflict as exc:
-            raise UsageError(str(exc)) from None
-        except OSError as exc:
-            raise UsageError(f"cannot write into --out {out_dir}: {exc.strerror or exc}; give a writable folder") \
-                from None
-    except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+    args = build_parser().parse_args(argv)
+    errors = {UsageError: EXIT_USAGE, DatasetError: EXIT_USAGE, RunConflict: EXIT_USAGE,
+              ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE}
+    out_dir = Path(args.out or f"runs/spot-{args.dataset}")
+    kept = f"finished videos are kept in {out_dir}: run the same command to go on"
+    report = None
+    with command_errors(PROG, errors, debug=args.debug, interrupted=kept, kept=kept) as outcome:
+        index, videos, classifier, config, out_dir, settings = _prepare(args)
+        report = _run(args, index, videos, classifier, config, out_dir, settings)
+    if outcome.status or report is None:
+        return outcome.status
+    counts = report["summary"]["counts"]
+    print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
+                     for k in ("micro", "macro", "overall")))
+    print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
+    failed = [row["video_id"] for row in report["summary"]["per_video"] if row["errors"]]
+    if failed:
+        print(f"{PROG}: {len(failed)} video(s) ended early on an engine error (see the report): "
+              f"{', '.join(failed[:5])}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict) -> dict:
+    """Run the videos that have no result yet, then write the report; returns it."""
     from mer_live import __version__
     from mer_live.progress import write
     from mer_live.spot_eval.report import draw_video_timeline, write_report
@@ -188,23 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "classifier": describe_classifier(classifier), "model": settings["model"],
                 "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
                 "videos": [v.video_id for v in videos]}
-    try:
-        results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
-                             on_done=lambda result: draw_video_timeline(out_dir, result))
-        report = write_report(out_dir, run_info, results, index.notes)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; finished videos are kept in {out_dir}: run the same command to go on",
-              file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"{PROG}: error: cannot write {exc.filename or out_dir}: {exc.strerror or exc}; finished videos are "
-              f"kept in {out_dir}: free space or fix the folder, then run the same command", file=sys.stderr)
-        return 1
-    counts = report["summary"]["counts"]
-    print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
-                     for k in ("micro", "macro", "overall")))
-    print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
-    return 1 if any(row["errors"] for row in report["summary"]["per_video"]) else 0
+    results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
+                         on_done=lambda result: draw_video_timeline(out_dir, result))
+    return write_report(out_dir, run_info, results, index.notes)
 
 
 if __name__ == "__main__":
