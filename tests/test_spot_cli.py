@@ -149,7 +149,7 @@ def test_resuming_with_other_settings_is_refused(tiny_root, tmp_path, capsys):
     (["{root}", "CASME_SQ", "--model", "{missing}/m.onnx"], 2, "m.onnx"),
     (["{root}", "CASME_SQ", "--model", "{file}"], 6, "not an ONNX model"),
     (["{root}", "CASME_SQ", "--stride", "0"], 2, "--stride"),
-    (["{root}", "CASME_SQ", "--threshold", "-1"], 2, "--threshold"),
+    (["{root}", "CASME_SQ", "--threshold", "-0.5"], 2, "--threshold"),
     (["{root}", "CASME_SQ", "--detect-every", "0"], 2, "--detect-every"),
     (["{root}", "CASME_SQ", "--out", "{file}"], 3, "not a folder"),
     (["{root}", "SAMM_LV"], 2, "SAMM_LV"),

@@ -95,8 +95,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--stride must be > 0 seconds")
     if args.clip_seconds is not None and args.clip_seconds <= 0:
         raise UsageError("--clip-seconds must be > 0")
-    if args.threshold is not None and args.threshold <= 0:
-        raise UsageError("--threshold must be > 0")
+    if args.threshold is not None and args.threshold < 0:
+        raise UsageError("--threshold must be >= 0 (0: every motion the spotter opens counts)")
     if args.detect_every is not None and args.detect_every < 1:
         raise UsageError("--detect-every must be >= 1")
 
