@@ -45,7 +45,8 @@ from mer_live.streaming.window import Window, WindowBuffer, prepare_window
 log = logging.getLogger(__name__)
 
 FACE_MODES = ("detect", "full")
-HEAD_MOVING_PX = 0.5        # head shift over the spotter's lag (pixels of a 64-px crop) that asks for a detection
+HEAD_TRAVEL_PX = 6.4        # the head's travel since the last detection (pixels of a 64-px crop, a tenth of the
+                            # crop) that asks for the next one now: the box may have to follow it
 
 
 @dataclass
@@ -80,9 +81,11 @@ class EngineConfig:
     @classmethod
     def legacy(cls, **overrides: Any) -> "EngineConfig":
         """mer-live's first engine: window-flow spotting, one window at a time, MTCNN on every 5th frame at
-        full size, applied at once. For side-by-side benchmarks; it reports blinks and head motion."""
+        full size (live: whenever the detector is free, its result applied when it comes, so live and
+        offline runs can differ). For side-by-side benchmarks; it reports blinks and head motion."""
         settings = dict(spotter=LegacySpotterConfig(), batch=1, detect_every=5,
-                        detection=DetectionConfig(lag_frames=0, max_side=None, torch_threads=None))
+                        detection=DetectionConfig(lag_frames=None, max_side=None, min_face_px=20,
+                                                  torch_threads=None))
         settings.update(overrides)
         return cls(**settings)
 
@@ -107,6 +110,10 @@ class _DetectJob:
         self._face = face
         self.rgb = None
         self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
 
     def result(self, stop: threading.Event) -> Detection | None:
         while not self._done.wait(0.1):
@@ -248,6 +255,8 @@ class Engine:
         self._spot_epoch = 0
         self._next_window_t: float | None = None
         self._last_t: float | None = None
+        self._spot_t: float | None = None       # the last frame the spotter saw
+        self._head_travel = 0.0                 # how far the head moved since the last detection was scheduled
         self._lost_reported = False
         self.finished = threading.Event()
         self._detector_ready = threading.Event()
@@ -439,12 +448,20 @@ class Engine:
         with self.clock.time("crop"):
             crop = rgb[y1:y2, x1:x2]
             if self.buffer is not None:
+                h, w = self.buffer.image_size
+                crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA) if crop.shape[:2] != (h, w) else crop
                 self.buffer.push(t, crop)
-            gray = normalised_gray(crop, self.spotter.config.size) if self.spotter else None
+            # the spotter's gray square, from the model's crop when that is as large or larger (one resize)
+            size = self.spotter.config.size if self.spotter else 0
+            source = crop if self.buffer is None or min(crop.shape[:2]) >= size else rgb[y1:y2, x1:x2]
+            gray = normalised_gray(source, size) if self.spotter else None
         if self.spotter is None:
             return
         with self.clock.time("spotting"):
             segments = self.spotter.push(t, gray)
+        if self._spot_t is not None:             # head_shift is over the spotter's lag: per frame, scale it
+            self._head_travel += self.spotter.head_shift * (t - self._spot_t) / self.spotter.config.lag_s
+        self._spot_t = t
         for segment in segments:
             self._on_segment(segment, captured_at, sync)
 
@@ -473,16 +490,23 @@ class Engine:
             side = min(h, w)               # centre square: the crop keeps the face's aspect ratio
             x1, y1 = (w - side) // 2, (h - side) // 2
             return (x1, y1, x1 + side, y1 + side)
+        lag = self.config.detection.lag_frames
+        if lag is None and not sync:        # mer-live's first way: results apply as they come, a busy detector
+            while self._pending and self._pending[0][1].done:               # is not given another frame
+                self._apply_detection(self._pending.popleft()[1].result(self._stop), rgb.shape)
+            if self._pending:
+                return self.tracker.box
         holding = self.tracker.box is not None
-        unsure = self.tracker.unsure or (self.spotter is not None and self.spotter.head_shift > HEAD_MOVING_PX)
+        unsure = self.tracker.unsure or self._head_travel > HEAD_TRAVEL_PX
         if self.schedule.due(frame.index, frame.timestamp, holding, unsure):
+            self._head_travel = 0.0
             job = _DetectJob(rgb)
             if sync:
                 job.finish(self._detect(rgb))
             else:
                 self._detect_inbox.put(job)
-            self._pending.append((frame.index + self.config.detection.lag_frames, job))
-        while self._pending and self._pending[0][0] <= frame.index:
+            self._pending.append((frame.index + (lag or 0), job))
+        while self._pending and (lag is not None or sync) and self._pending[0][0] <= frame.index:
             _, job = self._pending.popleft()
             self._apply_detection(job.result(self._stop), rgb.shape)
         return self.tracker.box
@@ -545,6 +569,7 @@ class Engine:
             self.buffer.clear()
         if self.spotter is not None:
             self.spotter.reset(keep_baseline=same_face)
+        self._spot_t = None
         self._anchor_epoch += 1
         self._next_window_t = None
 
