@@ -30,11 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mer_live.streaming.detection import DetectionConfig, DetectionSchedule, load_detector
+from mer_live.streaming.detection import Detection, DetectionConfig, DetectionSchedule, detect_face, load_detector
 from mer_live.streaming.events import (EngineStats, FrameInfo, MicroExpressionEvent, StatusMessage,
                                        WindowResult)
 from mer_live.streaming.face_motion import normalised_gray
 from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
+from mer_live.streaming.handoff import Inbox, Pending
 from mer_live.streaming.legacy_spotting import EventBuilder, LegacySpotter, LegacySpotterConfig, active_span
 from mer_live.streaming.protocols import Classifier, EngineListener, FaceDetector
 from mer_live.streaming.sources import FrameSource, SourceError, TimestampError
@@ -91,94 +92,9 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
-class Detection:
-    """A face found by the detector, in full-frame pixels."""
-
-    box: np.ndarray
-    landmarks: np.ndarray | None
-
-
-class _DetectJob:
-    """One frame for the detector; `result()` waits for it."""
-
-    def __init__(self, rgb: np.ndarray):
-        self.rgb = rgb
-        self._done = threading.Event()
-        self._face: Detection | None = None
-
-    def finish(self, face: Detection | None) -> None:
-        self._face = face
-        self.rgb = None
-        self._done.set()
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def result(self, stop: threading.Event) -> Detection | None:
-        while not self._done.wait(0.1):
-            if stop.is_set():
-                return None
-        return self._face
-
-
-@dataclass(frozen=True)
 class _EventJob:
     segment: Segment
     window: Window | None            # the frames it is classified on (None: not classified)
-
-
-class Inbox:
-    """Work for one consumer: a FIFO lane that is never dropped (events, detections) and a one-slot lane
-    for the newest window (`put_newest` replaces what waits there; True when it did)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._queue: collections.deque = collections.deque()
-        self._newest: Any = None
-        self._closed = False
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            self._queue.append(item)
-            self._cond.notify()
-
-    def put_newest(self, item: Any) -> bool:
-        with self._cond:
-            replaced = self._newest is not None
-            self._newest = item
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float | None = None) -> Any:
-        """The next item (FIFO lane first); None when closed and empty (or on timeout)."""
-        with self._cond:
-            if not self._queue and self._newest is None and not self._closed:
-                self._cond.wait(timeout)
-            if self._queue:
-                return self._queue.popleft()
-            item, self._newest = self._newest, None
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __iter__(self):
-        """Yield items as they come until the inbox is closed and empty."""
-        while True:
-            item = self.get(timeout=0.5)
-            if item is not None:
-                yield item
-            elif self._closed:
-                with self._cond:
-                    if not self._queue and self._newest is None:
-                        return
 
 
 def _rate(times, default: float = 0.0) -> float:
@@ -237,7 +153,7 @@ class Engine:
         self._stop = threading.Event()
         self._inbox = Inbox()               # inference thread: event jobs (FIFO), newest stride window
         self._detect_inbox = Inbox()        # detection thread: detection jobs (FIFO)
-        self._pending: collections.deque = collections.deque()   # (apply on frame index, _DetectJob)
+        self._pending: collections.deque = collections.deque()   # (apply on frame index, Pending detection)
         self._batch: list[Window] = []
         self._threads: list[threading.Thread] = []
         self._stats_lock = threading.Lock()
@@ -345,7 +261,7 @@ class Engine:
         finally:
             self._detector_ready.set()
         for job in self._detect_inbox:
-            job.finish(self._detect(job.rgb))
+            job.finish(self._detect(job.item))
 
     def _inference_thread(self) -> None:
         try:
@@ -500,7 +416,7 @@ class Engine:
         unsure = self.tracker.unsure or self._head_travel > HEAD_TRAVEL_PX
         if self.schedule.due(frame.index, frame.timestamp, holding, unsure):
             self._head_travel = 0.0
-            job = _DetectJob(rgb)
+            job = Pending(rgb)
             if sync:
                 job.finish(self._detect(rgb))
             else:
@@ -516,13 +432,7 @@ class Engine:
             self._detector = load_detector(self.config.detection)
         started = time.perf_counter()
         try:
-            scale = 1.0
-            side = self.config.detection.max_side
-            if side is not None and max(rgb.shape[:2]) > side:
-                scale = side / max(rgb.shape[:2])
-                rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                                 interpolation=cv2.INTER_AREA)
-            face = self._detector.detect(rgb)
+            return detect_face(self._detector, rgb, self.config.detection.max_side)
         except Exception as exc:  # noqa: BLE001 - one failed detection is a missed face, reported
             log.exception("face detection failed")
             self._status("warning", f"face detection failed on a frame ({exc!r}); treating it as no face")
@@ -532,11 +442,6 @@ class Engine:
                 self.clock.add("detect", time.perf_counter() - started)
                 with self._stats_lock:
                     self._detections += 1
-        if face is None:
-            return None
-        landmarks = getattr(face, "landmarks", None)
-        return Detection(box=np.asarray(face.box, np.float64) / scale,
-                         landmarks=None if landmarks is None else np.asarray(landmarks, np.float64) / scale)
 
     def _apply_detection(self, face: Detection | None, frame_shape) -> None:
         had_box = self.tracker.box is not None
