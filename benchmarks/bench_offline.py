@@ -42,13 +42,16 @@ def decode_only(path: Path) -> tuple[float, int, float]:
     return time.perf_counter() - started, frames, source.fps
 
 
-def run_engine(path: Path, classifier, config: EngineConfig, detector, default_threads: int):
-    """(wall seconds, engine, events); MTCNN gets the threads the configuration asks for, as when the
-    engine loads it itself."""
+def run_engine(path: Path, classifier, config: EngineConfig, default_threads: int):
+    """(wall seconds, engine, events). MTCNN is loaded as the configuration asks (its threads, smallest face)
+    and warmed up before the clock starts."""
     import torch
 
-    threads = config.detection.torch_threads
-    torch.set_num_threads(threads if threads is not None else default_threads)
+    from mer_live.streaming.detection import load_detector
+
+    torch.set_num_threads(default_threads)
+    detector = load_detector(config.detection)
+    detector.detect(np.zeros((160, 160, 3), np.uint8))
     engine = Engine(VideoFileSource(path), classifier, config, detector=detector)
     started = time.perf_counter()
     events = engine.run()
@@ -64,14 +67,11 @@ def main(argv=None) -> int:
 
     import torch
 
-    from mer_live.face import FaceDetector
     from mer_live.runtime import OnnxClassifier
 
     default_threads = torch.get_num_threads()
     model = args.model or demo.demo_model_path()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    detector = FaceDetector()
-    detector.detect(np.zeros((160, 160, 3), np.uint8))          # load and warm up outside the timings
     one = OnnxClassifier(model, provider=args.provider, batch_size=1)
     batched = OnnxClassifier(model, provider=args.provider, batch_size=EngineConfig().batch)
     spec = one.spec
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
             ("this engine, window rows", batched, EngineConfig()),
             ("this engine, events only", batched, EngineConfig(classify_windows=False))]
     for name, classifier, config in runs:
-        wall, engine, events = run_engine(args.video, classifier, config, detector, default_threads)
+        wall, engine, events = run_engine(args.video, classifier, config, default_threads)
         rows.append((name, wall, engine, events))
     print(f"{'':28s} {'wall s':>7s} {'x real time':>11s} {'windows':>8s} {'detections':>10s} {'micro':>6s} "
           f"{'macro':>6s}")

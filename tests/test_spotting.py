@@ -160,8 +160,8 @@ def test_events_never_overlap_even_when_motions_follow_closely():
 
 
 def test_nothing_is_a_candidate_before_the_baseline_is_ready():
-    # the face is found at 0.7 s (frame 18, applied 3 frames later); a micro-expression follows at 1.3 s,
-    # before 1 s of quiet frames makes a baseline
+    # the face appears at 0.5 s, is found on frame 18 (0.6 s) and its box applied 6 frames later (0.8 s); a
+    # micro-expression follows at 1.3 s, before 1 s of quiet frames makes a baseline
     s = stream(7, duration_s=5.0, micro_count=1, first_s=1.3)
     events, _, recorder = spot(s, FakeClassifier(), absent=lambda i: i < 15)
     assert events == []

@@ -30,11 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mer_live.streaming.detection import DetectionConfig, DetectionSchedule, load_detector
+from mer_live.streaming.detection import Detection, DetectionConfig, DetectionSchedule, detect_face, load_detector
 from mer_live.streaming.events import (EngineStats, FrameInfo, MicroExpressionEvent, StatusMessage,
                                        WindowResult)
 from mer_live.streaming.face_motion import normalised_gray
 from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
+from mer_live.streaming.handoff import Inbox, Pending
 from mer_live.streaming.legacy_spotting import EventBuilder, LegacySpotter, LegacySpotterConfig, active_span
 from mer_live.streaming.protocols import Classifier, EngineListener, FaceDetector
 from mer_live.streaming.sources import FrameSource, SourceError, TimestampError
@@ -45,7 +46,8 @@ from mer_live.streaming.window import Window, WindowBuffer, prepare_window
 log = logging.getLogger(__name__)
 
 FACE_MODES = ("detect", "full")
-HEAD_MOVING_PX = 0.5        # head shift over the spotter's lag (pixels of a 64-px crop) that asks for a detection
+HEAD_TRAVEL_PX = 6.4        # the head's travel since the last detection (pixels of a 64-px crop, a tenth of the
+                            # crop) that asks for the next one now: the box may have to follow it
 
 
 @dataclass
@@ -80,98 +82,19 @@ class EngineConfig:
     @classmethod
     def legacy(cls, **overrides: Any) -> "EngineConfig":
         """mer-live's first engine: window-flow spotting, one window at a time, MTCNN on every 5th frame at
-        full size, applied at once. For side-by-side benchmarks; it reports blinks and head motion."""
+        full size (live: whenever the detector is free, its result applied when it comes, so live and
+        offline runs can differ). For side-by-side benchmarks; it reports blinks and head motion."""
         settings = dict(spotter=LegacySpotterConfig(), batch=1, detect_every=5,
-                        detection=DetectionConfig(lag_frames=0, max_side=None, torch_threads=None))
+                        detection=DetectionConfig(lag_frames=None, max_side=None, min_face_px=20,
+                                                  torch_threads=None))
         settings.update(overrides)
         return cls(**settings)
-
-
-@dataclass(frozen=True)
-class Detection:
-    """A face found by the detector, in full-frame pixels."""
-
-    box: np.ndarray
-    landmarks: np.ndarray | None
-
-
-class _DetectJob:
-    """One frame for the detector; `result()` waits for it."""
-
-    def __init__(self, rgb: np.ndarray):
-        self.rgb = rgb
-        self._done = threading.Event()
-        self._face: Detection | None = None
-
-    def finish(self, face: Detection | None) -> None:
-        self._face = face
-        self.rgb = None
-        self._done.set()
-
-    def result(self, stop: threading.Event) -> Detection | None:
-        while not self._done.wait(0.1):
-            if stop.is_set():
-                return None
-        return self._face
 
 
 @dataclass(frozen=True)
 class _EventJob:
     segment: Segment
     window: Window | None            # the frames it is classified on (None: not classified)
-
-
-class Inbox:
-    """Work for one consumer: a FIFO lane that is never dropped (events, detections) and a one-slot lane
-    for the newest window (`put_newest` replaces what waits there; True when it did)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._queue: collections.deque = collections.deque()
-        self._newest: Any = None
-        self._closed = False
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            self._queue.append(item)
-            self._cond.notify()
-
-    def put_newest(self, item: Any) -> bool:
-        with self._cond:
-            replaced = self._newest is not None
-            self._newest = item
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float | None = None) -> Any:
-        """The next item (FIFO lane first); None when closed and empty (or on timeout)."""
-        with self._cond:
-            if not self._queue and self._newest is None and not self._closed:
-                self._cond.wait(timeout)
-            if self._queue:
-                return self._queue.popleft()
-            item, self._newest = self._newest, None
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __iter__(self):
-        """Yield items as they come until the inbox is closed and empty."""
-        while True:
-            item = self.get(timeout=0.5)
-            if item is not None:
-                yield item
-            elif self._closed:
-                with self._cond:
-                    if not self._queue and self._newest is None:
-                        return
 
 
 def _rate(times, default: float = 0.0) -> float:
@@ -230,7 +153,7 @@ class Engine:
         self._stop = threading.Event()
         self._inbox = Inbox()               # inference thread: event jobs (FIFO), newest stride window
         self._detect_inbox = Inbox()        # detection thread: detection jobs (FIFO)
-        self._pending: collections.deque = collections.deque()   # (apply on frame index, _DetectJob)
+        self._pending: collections.deque = collections.deque()   # (apply on frame index, Pending detection)
         self._batch: list[Window] = []
         self._threads: list[threading.Thread] = []
         self._stats_lock = threading.Lock()
@@ -248,6 +171,8 @@ class Engine:
         self._spot_epoch = 0
         self._next_window_t: float | None = None
         self._last_t: float | None = None
+        self._spot_t: float | None = None       # the last frame the spotter saw
+        self._head_travel = 0.0                 # how far the head moved since the last detection was scheduled
         self._lost_reported = False
         self.finished = threading.Event()
         self._detector_ready = threading.Event()
@@ -336,7 +261,7 @@ class Engine:
         finally:
             self._detector_ready.set()
         for job in self._detect_inbox:
-            job.finish(self._detect(job.rgb))
+            job.finish(self._detect(job.item))
 
     def _inference_thread(self) -> None:
         try:
@@ -439,12 +364,20 @@ class Engine:
         with self.clock.time("crop"):
             crop = rgb[y1:y2, x1:x2]
             if self.buffer is not None:
+                h, w = self.buffer.image_size
+                crop = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA) if crop.shape[:2] != (h, w) else crop
                 self.buffer.push(t, crop)
-            gray = normalised_gray(crop, self.spotter.config.size) if self.spotter else None
+            # the spotter's gray square, from the model's crop when that is as large or larger (one resize)
+            size = self.spotter.config.size if self.spotter else 0
+            source = crop if self.buffer is None or min(crop.shape[:2]) >= size else rgb[y1:y2, x1:x2]
+            gray = normalised_gray(source, size) if self.spotter else None
         if self.spotter is None:
             return
         with self.clock.time("spotting"):
             segments = self.spotter.push(t, gray)
+        if self._spot_t is not None:             # head_shift is over the spotter's lag: per frame, scale it
+            self._head_travel += self.spotter.head_shift * (t - self._spot_t) / self.spotter.config.lag_s
+        self._spot_t = t
         for segment in segments:
             self._on_segment(segment, captured_at, sync)
 
@@ -473,16 +406,23 @@ class Engine:
             side = min(h, w)               # centre square: the crop keeps the face's aspect ratio
             x1, y1 = (w - side) // 2, (h - side) // 2
             return (x1, y1, x1 + side, y1 + side)
+        lag = self.config.detection.lag_frames
+        if lag is None and not sync:        # mer-live's first way: results apply as they come, a busy detector
+            while self._pending and self._pending[0][1].done:               # is not given another frame
+                self._apply_detection(self._pending.popleft()[1].result(self._stop), rgb.shape)
+            if self._pending:
+                return self.tracker.box
         holding = self.tracker.box is not None
-        unsure = self.tracker.unsure or (self.spotter is not None and self.spotter.head_shift > HEAD_MOVING_PX)
+        unsure = self.tracker.unsure or self._head_travel > HEAD_TRAVEL_PX
         if self.schedule.due(frame.index, frame.timestamp, holding, unsure):
-            job = _DetectJob(rgb)
+            self._head_travel = 0.0
+            job = Pending(rgb)
             if sync:
                 job.finish(self._detect(rgb))
             else:
                 self._detect_inbox.put(job)
-            self._pending.append((frame.index + self.config.detection.lag_frames, job))
-        while self._pending and self._pending[0][0] <= frame.index:
+            self._pending.append((frame.index + (lag or 0), job))
+        while self._pending and (lag is not None or sync) and self._pending[0][0] <= frame.index:
             _, job = self._pending.popleft()
             self._apply_detection(job.result(self._stop), rgb.shape)
         return self.tracker.box
@@ -492,13 +432,7 @@ class Engine:
             self._detector = load_detector(self.config.detection)
         started = time.perf_counter()
         try:
-            scale = 1.0
-            side = self.config.detection.max_side
-            if side is not None and max(rgb.shape[:2]) > side:
-                scale = side / max(rgb.shape[:2])
-                rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                                 interpolation=cv2.INTER_AREA)
-            face = self._detector.detect(rgb)
+            return detect_face(self._detector, rgb, self.config.detection.max_side)
         except Exception as exc:  # noqa: BLE001 - one failed detection is a missed face, reported
             log.exception("face detection failed")
             self._status("warning", f"face detection failed on a frame ({exc!r}); treating it as no face")
@@ -508,11 +442,6 @@ class Engine:
                 self.clock.add("detect", time.perf_counter() - started)
                 with self._stats_lock:
                     self._detections += 1
-        if face is None:
-            return None
-        landmarks = getattr(face, "landmarks", None)
-        return Detection(box=np.asarray(face.box, np.float64) / scale,
-                         landmarks=None if landmarks is None else np.asarray(landmarks, np.float64) / scale)
 
     def _apply_detection(self, face: Detection | None, frame_shape) -> None:
         had_box = self.tracker.box is not None
@@ -545,6 +474,7 @@ class Engine:
             self.buffer.clear()
         if self.spotter is not None:
             self.spotter.reset(keep_baseline=same_face)
+        self._spot_t = None
         self._anchor_epoch += 1
         self._next_window_t = None
 

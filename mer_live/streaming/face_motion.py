@@ -108,19 +108,18 @@ def flow(prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
 
 def rigid_fit(flow_uv: np.ndarray, points: np.ndarray, iterations: int = 3) -> np.ndarray:
     """Robust (Huber-weighted least squares) affine motion (2, 3) of the points: the head moving as a whole."""
-    x = points[:, 0].astype(np.float64)
-    y = points[:, 1].astype(np.float64)
-    design = np.stack([x, y, np.ones_like(x)], axis=1)
+    design = np.empty((len(points), 3))
+    design[:, 0], design[:, 1], design[:, 2] = points[:, 0], points[:, 1], 1.0
     target = flow_uv[points[:, 1], points[:, 0]].astype(np.float64)
-    weights = np.ones(len(x))
+    weights = np.ones(len(points))
     params = np.zeros((3, 2))
+    middle = len(points) // 2
     for _ in range(iterations):
-        w = np.sqrt(weights)[:, None]
-        params, *_ = np.linalg.lstsq(design * w, target * w, rcond=None)
+        weighted = design * weights[:, None]
+        params = np.linalg.solve(weighted.T @ design + 1e-9 * np.eye(3), weighted.T @ target)   # normal equations
         residual = np.hypot(*(target - design @ params).T)
-        scale = 1.4826 * float(np.median(residual)) + 1e-3
-        k = 1.5 * scale
-        weights = np.where(residual <= k, 1.0, k / np.maximum(residual, 1e-9))
+        k = 1.5 * (1.4826 * float(np.partition(residual, middle)[middle]) + 1e-3)
+        weights = np.minimum(1.0, k / np.maximum(residual, 1e-9))
     return params.T
 
 
@@ -152,26 +151,31 @@ class FaceMotion:
         self.regions = (FaceRegions.canonical(self.size) if landmarks_px is None
                         else FaceRegions.from_landmarks(landmarks_px, self.size))
 
-    def measure(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(region mean vectors (R, 2) in pixels at `size`, the head's affine motion (2, 3)).
+    def head(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(flow, the head's affine motion (2, 3)) between two crops; zero motion with `rigid` off."""
+        uv = flow(prev_gray, next_gray)
+        return uv, (rigid_fit(uv, self.regions.fit_points) if self.rigid else np.zeros((2, 3)))
+
+    def face(self, prev_gray: np.ndarray, next_gray: np.ndarray, uv: np.ndarray, affine: np.ndarray) -> np.ndarray:
+        """Region mean vectors (R, 2), pixels at `size`: the flow `uv` (from `head`) less the head's motion.
 
         When the head moved more than `RESTABILISE_PX` somewhere on the face, the second frame is warped
         back by the fitted motion and the flow taken again: Farneback is far more exact on the small
         remainder (a 5 degree turn leaves a tenth of the residual it leaves in one pass)."""
-        uv = flow(prev_gray, next_gray)
-        affine = np.zeros((2, 3))
-        if self.rigid:
+        if self.rigid and _largest_shift(affine, self.size) > RESTABILISE_PX:
+            warp = (np.hstack([np.eye(2), np.zeros((2, 1))]) + affine).astype(np.float32)
+            steady = cv2.warpAffine(next_gray, warp, (self.size, self.size),
+                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+            uv = flow(prev_gray, steady)
             affine = rigid_fit(uv, self.regions.fit_points)
-            if _largest_shift(affine, self.size) > RESTABILISE_PX:
-                warp = (np.hstack([np.eye(2), np.zeros((2, 1))]) + affine).astype(np.float32)
-                steady = cv2.warpAffine(next_gray, warp, (self.size, self.size),
-                                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-                uv = flow(prev_gray, steady)
-                rest = rigid_fit(uv, self.regions.fit_points)
-                uv = residual_flow(uv, rest, self._grid)
-            else:
-                uv = residual_flow(uv, affine, self._grid)
-        return region_means(uv, self.regions.boxes), affine
+        if self.rigid:
+            uv = residual_flow(uv, affine, self._grid)
+        return region_means(uv, self.regions.boxes)
+
+    def measure(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(region mean vectors (R, 2) in pixels at `size`, the head's affine motion (2, 3))."""
+        uv, affine = self.head(prev_gray, next_gray)
+        return self.face(prev_gray, next_gray, uv, affine), affine
 
 
 def _largest_shift(affine: np.ndarray, size: int) -> float:

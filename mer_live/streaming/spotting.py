@@ -108,6 +108,7 @@ class RegionSpotter:
         self._keep_s = self.config.max_macro_s + self.config.quiet_s + 2 * self.config.lag_s + 1.0
         self._frames: collections.deque = collections.deque()         # (t, gray) of the last _keep_s
         self._history: collections.deque = collections.deque()        # region magnitudes of quiet frames
+        self._noise_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._landmarks: np.ndarray | None = None
         self._landmarks_due = False
         self.activity = 0.0             # the latest frame's largest robust z over the regions
@@ -124,6 +125,7 @@ class RegionSpotter:
         self._frames.clear()
         if not keep_baseline:
             self._history.clear()
+            self._noise_cache = None
         self.activity = 0.0
         self.head_shift = 0.0
         self._still_since = None
@@ -180,17 +182,19 @@ class RegionSpotter:
         lagged = self._frame_before(t - cfg.lag_s)
         if lagged is None:
             return []
-        vectors, affine = self.motion.measure(lagged[1], gray)
+        uv, affine = self.motion.head(lagged[1], gray)
         centre = np.array([cfg.size / 2, cfg.size / 2, 1.0])
         self.head_shift = float(np.hypot(*(affine @ centre))) * 64.0 / cfg.size
-        magnitude = np.hypot(vectors[:, 0], vectors[:, 1])
-        noise = self._noise()
-        self.activity = float(np.max((magnitude - noise[0]) / noise[1])) if noise is not None else 0.0
         if self.head_shift > cfg.max_head_shift:
             self._still_since = None
+            self.activity = 0.0
             if self.active:                 # the head moved: what the regions show is not trusted
                 self._reset_segment()
             return []
+        vectors = self.motion.face(lagged[1], gray, uv, affine)
+        magnitude = np.hypot(vectors[:, 0], vectors[:, 1])
+        noise = self._noise()
+        self.activity = float(np.max((magnitude - noise[0]) / noise[1])) if noise is not None else 0.0
         if self._still_since is None:
             self._still_since = t
         still = t - self._still_since >= cfg.quiet_s
@@ -202,6 +206,7 @@ class RegionSpotter:
             return self._maybe_close(t)
         if still or not self.ready:
             self._history.append(magnitude)
+            self._noise_cache = None
             while len(self._history) * self._period() > cfg.baseline_s:
                 self._history.popleft()
         return []
@@ -231,12 +236,14 @@ class RegionSpotter:
         return best
 
     def _noise(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(median, robust spread + floor) of each region's quiet magnitudes."""
+        """(median, robust spread + floor) of each region's quiet magnitudes (kept until the history changes)."""
         if len(self._history) < 3:
             return None
-        mags = np.stack(self._history)
-        median = np.median(mags, axis=0)
-        return median, 1.4826 * np.median(np.abs(mags - median), axis=0) + self.config.floor
+        if self._noise_cache is None:
+            mags = np.stack(self._history)
+            median = np.median(mags, axis=0)
+            self._noise_cache = (median, 1.4826 * np.median(np.abs(mags - median), axis=0) + self.config.floor)
+        return self._noise_cache
 
     def _scale(self) -> np.ndarray:
         """Per-region noise of a displacement: the quiet magnitude's median + spread."""
