@@ -38,10 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clip-seconds", type=float, default=None,
                         help="window length (default: the model's clip_seconds)")
     parser.add_argument("--threshold", type=float, default=SpotterConfig.threshold,
-                        help="spotting threshold: window flow / running baseline above which a window is a "
-                             "candidate")
+                        help="spotting threshold: how far a facial region must move from where it was, in robust "
+                             "z units of that region's own noise, to count")
     parser.add_argument("--detect-every", type=int, default=EngineConfig.detect_every,
-                        help="run the face detector every k-th frame")
+                        help="run the face detector every k-th frame (default: when needed, about once a second "
+                             "while a face is held)")
     parser.add_argument("--face", default=EngineConfig.face, choices=FACE_MODES,
                         help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
                              "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "

@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.bars = ProbabilityBars()
         bars_layout.addWidget(self.bars)
         right_layout.addWidget(bars_box)
-        events_box = QGroupBox("Spotted micro-expressions")
+        events_box = QGroupBox("Spotted expressions")
         events_layout = QVBoxLayout(events_box)
         self.events = EventList()
         events_layout.addWidget(self.events)
@@ -269,7 +269,9 @@ class MainWindow(QMainWindow):
     def _on_event(self, event: MicroExpressionEvent) -> None:
         self.events.add_event(event)
         self.timeline.add_event(event)
-        self.statusBar().showMessage(f"Spotted {event.label} ({event.confidence:.2f}) at {event.start:.2f}s")
+        kind = getattr(event, "kind", "micro")
+        what = f"{kind}-expression" + (f" {event.label} ({event.confidence:.2f})" if event.label else "")
+        self.statusBar().showMessage(f"Spotted a {what} at {event.start:.2f}s")
         self._recording_failed(self.recording.write_event(event))
 
     def _on_status(self, message: StatusMessage) -> None:

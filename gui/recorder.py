@@ -14,7 +14,7 @@ from typing import IO
 from mer_live.streaming.events import MicroExpressionEvent, WindowResult
 
 BASE_COLUMNS = ("kind", "window_index", "t_start", "t_end", "label", "confidence", "spot_score",
-                "is_candidate", "latency_ms")
+                "is_candidate", "latency_ms", "event_type")
 
 
 def free_path(path: str | os.PathLike) -> Path:
@@ -28,7 +28,8 @@ def free_path(path: str | os.PathLike) -> Path:
 
 
 class CsvRecorder:
-    """`kind` is `window` (one classified window, with one `p_<class>` column per class) or `event`."""
+    """`kind` is `window` (one classified window, with one `p_<class>` column per class) or `event` (with
+    `event_type` micro or macro)."""
 
     def __init__(self, path: str | os.PathLike, class_names: tuple[str, ...] | list[str] | None = None):
         self.requested_path = Path(path)
@@ -63,7 +64,7 @@ class CsvRecorder:
                              f"{self.class_names}; start a new recording for a different model")
         self._write(["window", result.window_index, f"{result.t_start:.4f}", f"{result.t_end:.4f}",
                      result.top_class, f"{result.confidence:.5f}", f"{result.spot_score:.5f}",
-                     int(result.is_candidate), f"{result.latency_s * 1000:.2f}",
+                     int(result.is_candidate), f"{result.latency_s * 1000:.2f}", "",
                      *(f"{float(p):.5f}" for p in result.probs)])
         self.rows["window"] += 1
 
@@ -71,7 +72,7 @@ class CsvRecorder:
         if self.class_names is None:
             self._write_header(())
         self._write(["event", "", f"{event.start:.4f}", f"{event.end:.4f}", event.label,
-                     f"{event.confidence:.5f}", f"{event.peak_score:.5f}", 1, "",
+                     f"{event.confidence:.5f}", f"{event.peak_score:.5f}", 1, "", getattr(event, "kind", "micro"),
                      *([""] * len(self.class_names or ()))])
         self.rows["event"] += 1
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from mer_live.streaming.events import EngineListener, EngineStats, StatusMessage
+from mer_live.streaming.events import EngineStats, StatusMessage
+from mer_live.streaming.protocols import EngineListener
 
 if TYPE_CHECKING:
     from mer_live.streaming.engine import EngineConfig
@@ -78,9 +79,9 @@ def shared_face_detector():
     global _shared_detector
     with _detector_lock:
         if _shared_detector is None:
-            from mer_live.face import FaceDetector
+            from mer_live.streaming.detection import load_detector
 
-            _shared_detector = FaceDetector()
+            _shared_detector = load_detector()      # on one torch thread, as the engine's own
         return _shared_detector
 
 

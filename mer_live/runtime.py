@@ -208,9 +208,14 @@ class OnnxClassifier:
         """(T, C, H, W) of one clip, from the model's input."""
         return self._clip_shape
 
+    @property
+    def fixed_batch(self) -> int | None:
+        """The batch size every `predict` call must have (fixed in the file or at load), or None: any."""
+        return self._fixed_batch
+
     def warmup(self, repeats: int = 1) -> None:
         """First runs allocate memory and (GPU) pick kernels; do it before the first real clip."""
-        x = np.zeros((1, *self.input_shape), dtype=np.float32)
+        x = np.zeros((self._fixed_batch or 1, *self.input_shape), dtype=np.float32)
         for _ in range(repeats):
             self.predict(x)
 

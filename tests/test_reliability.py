@@ -347,7 +347,7 @@ def test_source_shorter_than_one_window_says_so_and_writes_nothing(tmp_path, cap
     status, out, err = run(mer_live, [*LIVE_FAST, "--source", folder, "--fps", "30", "--out", keep], capsys)
     assert status == EXIT_USAGE and keep.read_text() == text and not out
     (line,) = error_lines(err, "mer-live")
-    assert "read 4 of 4 frames but classified no window" in line and "shorter than one window (0.50 s" in line
+    assert "read 4 of 4 frames but they made no window" in line and "shorter than one window (0.50 s" in line
 
 
 # ------------------------------------------------------------------ 5. one handler: corrupt input, bad model, Ctrl-C

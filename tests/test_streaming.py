@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from mer_live.spec import ModelSpec
-from mer_live.streaming.engine import Engine, EngineConfig, Mailbox
+from mer_live.streaming.detection import DetectionConfig
+from mer_live.streaming.engine import Engine, EngineConfig
+from mer_live.streaming.handoff import Inbox
 from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
 from mer_live.streaming.sources import ArraySource, FolderSource, SourceError, open_source
-from mer_live.streaming.spotting import SpotterConfig
+from mer_live.streaming.legacy_spotting import LegacySpotterConfig
 
 FPS = 50.0
 
@@ -32,16 +34,16 @@ class FakeClassifier:
         self.calls = 0
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        assert x.shape == (1, 4, 4, 32, 32) and x.dtype == np.float32
+        assert x.shape[1:] == (4, 4, 32, 32) and x.dtype == np.float32
         self.calls += 1
         if self.delay_s:
             time.sleep(self.delay_s)
-        steps = x[0, :, 1].reshape(x.shape[1], -1).mean(axis=1)   # mean dx of each flow step
-        moving = steps[np.abs(steps) >= 0.01]
-        k = 0 if len(moving) == 0 else (1 if moving[0] > 0 else 2)
-        probs = np.full(3, 0.1, np.float32)
-        probs[k] = 0.8
-        return probs[None]
+        probs = np.full((len(x), 3), 0.1, np.float32)
+        for i, clip in enumerate(x):
+            steps = clip[:, 1].reshape(clip.shape[0], -1).mean(axis=1)   # mean dx of each flow step
+            moving = steps[np.abs(steps) >= 0.01]
+            probs[i, 0 if len(moving) == 0 else (1 if moving[0] > 0 else 2)] = 0.8
+        return probs
 
 
 class Recorder:
@@ -91,7 +93,7 @@ def moving_stream(seconds=4.0, motions=((1.5, 1.8, +1), (2.8, 3.1, -1)), seed=0)
 
 
 def full_frame_config(**kw):
-    return EngineConfig(stride_s=0.1, face="full", spotter=SpotterConfig(threshold=2.5, min_baseline=5), **kw)
+    return EngineConfig(stride_s=0.1, face="full", spotter=LegacySpotterConfig(threshold=2.5, min_baseline=5), **kw)
 
 
 def test_events_at_motion_times_and_of_the_right_class():
@@ -142,11 +144,13 @@ def test_stale_windows_are_dropped_when_inference_is_slow():
     assert stats.capture_fps == pytest.approx(FPS, rel=0.2)
 
 
-def test_mailbox_keeps_only_the_newest():
-    box = Mailbox()
-    assert box.put(1) is False
-    assert box.put(2) is True
-    assert box.get(timeout=0.1) == 2
+def test_inbox_keeps_only_the_newest_window_and_every_queued_item_first():
+    box = Inbox()
+    assert box.put_newest(1) is False
+    assert box.put_newest(2) is True
+    box.put("event a")
+    box.put("event b")
+    assert [box.get(timeout=0.1) for _ in range(3)] == ["event a", "event b", 2]
     assert box.get(timeout=0.01) is None
     box.close()
     assert box.get() is None
@@ -288,7 +292,7 @@ def test_engine_with_detector_keeps_one_box_and_detects_every_kth_frame():
     frames[:, :, :240] = texture(size=240)[..., None]
     detector = JitterDetector()
     recorder = Recorder()
-    config = EngineConfig(stride_s=0.1, detect_every=5)
+    config = EngineConfig(stride_s=0.1, detect_every=5, detection=DetectionConfig(lag_frames=0))
     Engine(ArraySource(frames, fps=FPS), FakeClassifier(), config, recorder, detector=detector).run()
     assert detector.calls == 20
     assert len({f.face_box for f in recorder.frames}) == 1
@@ -300,7 +304,7 @@ def test_engine_reports_a_lost_face_and_clears_the_window():
     frames = np.ascontiguousarray(np.pad(frames, ((0, 0), (0, 0), (0, 80), (0, 0))))
     detector = JitterDetector(lost_from=8)                  # found for 7 detections (35 frames), then gone
     recorder = Recorder()
-    Engine(ArraySource(frames, fps=FPS), FakeClassifier(), EngineConfig(detect_every=5), recorder,
+    Engine(ArraySource(frames, fps=FPS), FakeClassifier(), EngineConfig(detect_every=5, detection=DetectionConfig(lag_frames=0)), recorder,
            detector=detector).run()
     assert any(m.level == "warning" and "face lost" in m.text for m in recorder.status)
     assert recorder.frames[-1].face_box is None
@@ -314,7 +318,7 @@ def test_engine_refills_the_window_when_a_lost_face_comes_back():
     # detections at frames 0, 5, ..., 35 (call 8), 40, 45: lost at frame 45; then one per frame: found at 50
     detector = JitterDetector(lost_from=8, found_from=15)
     recorder = Recorder()
-    Engine(ArraySource(frames, fps=FPS), FakeClassifier(), EngineConfig(detect_every=5), recorder,
+    Engine(ArraySource(frames, fps=FPS), FakeClassifier(), EngineConfig(detect_every=5, detection=DetectionConfig(lag_frames=0)), recorder,
            detector=detector).run()
     texts = [m.text for m in recorder.status]
     assert any("face lost" in t for t in texts) and any("face found again" in t for t in texts)

@@ -33,6 +33,7 @@ def test_headless_demo_reports_events_at_the_right_times_and_classes_one_row_per
     spotted = list(csv.DictReader(events_csv.open()))
     truth = [(start, start + demo.DEMO_EVENT_S, label) for start, label in SHORT_EVENTS]
     assert [e["label"] for e in spotted] == [label for _, _, label in truth]
+    assert all(e["kind"] == "micro" and float(e["reported_at"]) >= float(e["end"]) for e in spotted)
     for event, (start, end, _) in zip(spotted, truth):
         assert abs(float(event["start"]) - start) <= STRIDE, (event, start)
         assert abs(float(event["end"]) - end) <= STRIDE, (event, end)
@@ -47,7 +48,7 @@ def test_headless_demo_reports_events_at_the_right_times_and_classes_one_row_per
 def test_headless_folder_source_and_bad_model_errors(tmp_path, capsys):
     from gui.cli import main
 
-    source = demo.demo_source(events=((1.0, "sur"),), duration_s=2.0)
+    source = demo.demo_source(events=((1.5, "sur"),), duration_s=2.5)
     folder = tmp_path / "frames"
     folder.mkdir()
     for i, frame in enumerate(source.frames):
@@ -56,7 +57,7 @@ def test_headless_folder_source_and_bad_model_errors(tmp_path, capsys):
     assert main(["--headless", "--source", str(folder), "--fps", "30", "--model", str(demo.demo_model_path()),
                  "--out", str(out), "--quiet", "--detect-every", "10"]) == 0
     assert "sur" in capsys.readouterr().out
-    assert len(list(csv.DictReader(out.open()))) == pytest.approx((2.0 - 0.5) / STRIDE, abs=2)
+    assert len(list(csv.DictReader(out.open()))) == pytest.approx((2.5 - 0.5) / STRIDE, abs=2)
     assert main(["--headless", "--source", str(folder), "--model", str(tmp_path / "nope.onnx"), "--quiet"]) == 2
     assert "nope.onnx" in capsys.readouterr().err
     assert main(["--headless", "--source", str(tmp_path / "missing"), "--model", str(demo.demo_model_path()),

@@ -1,4 +1,4 @@
-"""Table of spotted micro-expressions, newest first."""
+"""Table of spotted expressions (micro and macro), newest first."""
 from __future__ import annotations
 
 from PySide6.QtGui import QBrush
@@ -9,9 +9,9 @@ from mer_live.streaming.events import MicroExpressionEvent
 
 
 class EventList(QTableWidget):
-    """One row per event: when it happened (source clock), class, confidence, duration."""
+    """One row per event: when it happened (source clock), class, confidence, duration, type (micro/macro)."""
 
-    HEADERS = ("time (s)", "class", "conf.", "dur. (ms)")
+    HEADERS = ("time (s)", "class", "conf.", "dur. (ms)", "type")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
@@ -22,8 +22,9 @@ class EventList(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.setToolTip("time: start of the event on the source's clock; conf.: mean class probability "
-                        "over the event's windows; dur.: event length")
+        self.setToolTip("time: start of the event on the source's clock; conf.: the class probability of the "
+                        "clip centred on it; dur.: event length; type: micro (at most 0.5 s, classified) or "
+                        "macro (longer, not classified)")
         self.setAlternatingRowColors(True)
         self.class_names: tuple[str, ...] = ()
         self.events: list[MicroExpressionEvent] = []
@@ -34,8 +35,9 @@ class EventList(QTableWidget):
     def add_event(self, event: MicroExpressionEvent) -> None:
         self.events.append(event)
         self.insertRow(0)
-        cells = (f"{event.start:.2f}", event.label, f"{event.confidence:.2f}",
-                 f"{(event.end - event.start) * 1000:.0f}")
+        kind = getattr(event, "kind", "micro")
+        cells = (f"{event.start:.2f}", event.label or "–", f"{event.confidence:.2f}" if event.label else "–",
+                 f"{(event.end - event.start) * 1000:.0f}", kind)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if column == 1 and event.label in self.class_names:

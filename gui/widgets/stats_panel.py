@@ -1,9 +1,11 @@
-"""Readout of the pipeline's rates: capture, display, inference, latency, ONNX Runtime provider."""
+"""Readout of the pipeline's rates: capture, display, inference, latency, ONNX Runtime provider, and how long
+each stage takes (decode, detect, crop, spotting, features, inference: median / p95 ms)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from mer_live.streaming.events import EngineStats
+from mer_live.streaming.timings import STAGES
 
 
 class StatsPanel(QWidget):
@@ -11,7 +13,7 @@ class StatsPanel(QWidget):
 
     FIELDS = (("capture", "capture fps"), ("display", "display fps"), ("inference", "inference rate"),
               ("latency", "latency"), ("provider", "provider"), ("windows", "windows"),
-              ("dropped", "skipped"))
+              ("dropped", "skipped"), ("stages", "stages ms"))
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -24,6 +26,9 @@ class StatsPanel(QWidget):
             self._labels[key] = label
             layout.addRow(f"{title}:", label)
         self._labels["dropped"].setToolTip("stale windows skipped by the engine / frames the display skipped")
+        self._labels["stages"].setToolTip("median / 95th percentile milliseconds of each pipeline stage: decode "
+                                          "and crop and spotting per frame, detect when it runs, features and "
+                                          "inference per classified window")
         self.values: dict[str, str] = {}
 
     def update_stats(self, stats: EngineStats | None, display_fps: float, frames_skipped: int) -> None:
@@ -39,6 +44,8 @@ class StatsPanel(QWidget):
                 "provider": stats.provider or "–",
                 "windows": f"{stats.windows}",
                 "dropped": f"{stats.dropped_windows} windows / {frames_skipped} frames",
+                "stages": "\n".join(f"{stage} {stats.stages[stage].median_ms:.1f} / {stats.stages[stage].p95_ms:.1f}"
+                                    for stage in STAGES if stage in getattr(stats, "stages", {})) or "–",
             }
         for key, text in texts.items():
             self._labels[key].setText(text)

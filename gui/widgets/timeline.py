@@ -96,16 +96,18 @@ class Timeline(QWidget):
             painter.drawText(QRectF(x - 20, spot_rect.bottom() + 2, 40, 16), Qt.AlignmentFlag.AlignCenter,
                              f"{tick}s")
             painter.setPen(QPen(QColor(GRID), 1, Qt.PenStyle.DotLine))
-        # events: shaded spans with their label
+        # events: shaded spans with their label; micro-expressions yellow, macro-expressions blue
         for event in self._events:
             xa, xb = max(x_of(event.start), left), min(x_of(event.end), left + plot_w)
             if xb <= xa:
                 continue
+            macro = getattr(event, "kind", "micro") == "macro"
             painter.fillRect(QRectF(xa, prob_rect.top(), max(xb - xa, 2.0), spot_rect.bottom() - prob_rect.top()),
-                             QColor(255, 235, 59, 45))
-            painter.setPen(QColor("#ffeb3b"))
+                             QColor(100, 181, 246, 40) if macro else QColor(255, 235, 59, 45))
+            painter.setPen(QColor("#64b5f6" if macro else "#ffeb3b"))
+            text = "macro" if macro else (f"micro {event.label} {event.confidence:.2f}" if event.label else "micro")
             painter.drawText(QRectF(xa, 19, 200, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             f"{event.label} {event.confidence:.2f}")
+                             text)
         points = [p for p in self._points if p[0] >= t0 - 0.5]
         if not points:
             painter.setPen(QColor("#8a8a8a"))

@@ -1,14 +1,17 @@
 """What the streaming engine tells its listeners: frames, window results, events, status.
 
 Plain dataclasses with no Qt in them, so the headless runner, the GUI and the tests share one vocabulary.
-Listener callbacks are called from the engine's threads; a GUI must hand them to its UI thread.
+Listener callbacks are called from the engine's threads; a GUI must hand them to its UI thread
+(mer_live.streaming.protocols.EngineListener).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
+
+EVENT_KINDS = ("micro", "macro")
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,10 @@ class WindowResult:
     t_end: float                     # timestamp of the window's last frame
     probs: np.ndarray                # (num_classes,) float32, sums to 1
     class_names: tuple[str, ...]
-    spot_score: float                # flow magnitude relative to the face's running baseline
-    is_candidate: bool               # spot_score above the threshold
+    spot_score: float                # the spotter's score at the window's last frame (its threshold: a candidate)
+    is_candidate: bool               # the spotter saw facial motion at the window's last frame
     latency_s: float                 # from the window's last frame capture to this result
+    stage_s: dict = field(default_factory=dict)   # this window's share of each stage it went through (s)
 
     @property
     def top_class(self) -> str:
@@ -46,19 +50,36 @@ class WindowResult:
 
 @dataclass(frozen=True)
 class MicroExpressionEvent:
-    """A run of windows above the spotting threshold, reported once it ends."""
+    """A spotted facial expression, reported once it ended: a micro-expression (at most 0.5 s) or a
+    macro-expression (longer). Only micro-expressions are classified; `label` is "" otherwise or when the
+    engine runs without a classifier."""
 
-    start: float
-    end: float
+    start: float                     # stream seconds, first frame of the motion
+    end: float                       # stream seconds, end of the motion
     label: str
     confidence: float
-    peak_score: float = 0.0
+    peak_score: float = 0.0          # the spotter's peak score over the event
+    kind: str = "micro"              # "micro" | "macro"
+    reported_at: float = math.nan    # stream seconds at which the engine emitted it (NaN: not emitted yet)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"event kind must be one of {EVENT_KINDS}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
 class StatusMessage:
     level: str                       # "info" | "warning" | "error"
     text: str                        # says what happened and what to do
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """How long one pipeline stage takes (recent calls)."""
+
+    median_ms: float
+    p95_ms: float
+    count: int
 
 
 @dataclass
@@ -70,12 +91,5 @@ class EngineStats:
     frames: int = 0
     windows: int = 0
     dropped_windows: int = 0         # stale windows replaced by newer ones before inference
+    stages: dict = field(default_factory=dict)   # stage name -> StageTiming (mer_live.streaming.timings)
     extra: dict = field(default_factory=dict)
-
-
-class EngineListener(Protocol):
-    def on_frame(self, info: FrameInfo) -> None: ...
-    def on_result(self, result: WindowResult) -> None: ...
-    def on_event(self, event: MicroExpressionEvent) -> None: ...
-    def on_status(self, message: StatusMessage) -> None: ...
-    def on_finished(self) -> None: ...

@@ -11,7 +11,8 @@ box and re-anchors it only when:
 - the face was lost: `lost_after` (3) consecutive detections found no face; the box is dropped and the next
   detection anchors a new one.
 
-Detection runs only every `detect_every` frames (MTCNN costs ~28 ms on a CPU); the engine schedules it.
+Detection runs only now and then (MTCNN costs tens of milliseconds a frame on a CPU); the engine
+schedules it (mer_live.streaming.detection) and looks more often while the tracker is `unsure`.
 """
 from __future__ import annotations
 
@@ -74,6 +75,11 @@ class FaceTracker:
         self._moved_checks = 0
         self._misses = 0
 
+    @property
+    def unsure(self) -> bool:
+        """A move or a miss is being confirmed: the next detections decide whether the box changes."""
+        return self._moved_checks > 0 or self._misses > 0
+
     def moved(self, detected_box) -> bool:
         """Whether a detection is far enough from the anchored one to count as a real move."""
         anchor = self.anchor_detection
@@ -82,8 +88,10 @@ class FaceTracker:
         shift = np.hypot((det[0] + det[2] - anchor[0] - anchor[2]) / 2, (det[1] + det[3] - anchor[1] - anchor[3]) / 2)
         return shift > self.config.move_fraction * side or box_iou(det, anchor) < self.config.min_iou
 
-    def update(self, face, frame_shape) -> TrackUpdate:
-        """Apply one detection (an object with `.box`, or None when no face was found)."""
+    def update(self, face, frame_shape, hold: bool = False) -> TrackUpdate:
+        """Apply one detection (an object with `.box`, or None when no face was found). `hold`: keep the
+        box even when a move is confirmed (the spotter is measuring an expression in it); the first
+        detection without `hold` that still finds the face moved re-anchors it."""
         if face is None:
             self._misses += 1
             self._moved_checks = 0
@@ -97,7 +105,7 @@ class FaceTracker:
             return self._anchor(detected, frame_shape)
         if self.moved(detected):
             self._moved_checks += 1
-            if self._moved_checks >= self.config.confirm_checks:
+            if self._moved_checks >= self.config.confirm_checks and not hold:
                 return self._anchor(detected, frame_shape)
         else:
             self._moved_checks = 0

@@ -1,13 +1,15 @@
 """`mer-live --headless`: the live engine without a window, one CSV row per window, events at the end.
 
-Reads as fast as it can (no real-time pacing) and classifies every window (engine.run(): nothing is
-dropped), so the CSV is the same on a fast and a slow machine. Everything slow to start (the demo stream,
+Reads as fast as it can (no real-time pacing) and, with `--out`, classifies every window in batches
+(engine.run(): nothing is dropped), so the CSV is the same on a fast and a slow machine; without `--out`
+only the spotted micro-expressions' clips are classified. Everything slow to start (the demo stream,
 the ONNX Runtime session, the face detector with PyTorch) is loaded and named before the progress starts,
 so the first frame is not charged with it and a first run does not look stuck.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import sys
 import time
 from dataclasses import dataclass
@@ -20,9 +22,10 @@ from mer_live.progress import progress, write
 from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
 from mer_live.streaming.sources import FrameSource, SourceError, open_source, use_model_rate
+from mer_live.streaming.timings import format_stages
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
-EVENT_COLUMNS = ("start", "end", "label", "confidence", "peak_score")
+EVENT_COLUMNS = ("start", "end", "kind", "label", "confidence", "peak_score", "reported_at")
 
 
 class HeadlessListener:
@@ -80,19 +83,20 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> No
             writer = csv.writer(handle)
             writer.writerow(EVENT_COLUMNS)
             for e in events:
-                writer.writerow([f"{e.start:.4f}", f"{e.end:.4f}", e.label, f"{e.confidence:.4f}",
-                                 f"{e.peak_score:.2f}"])
+                writer.writerow([f"{e.start:.4f}", f"{e.end:.4f}", e.kind, e.label, f"{e.confidence:.4f}",
+                                 f"{e.peak_score:.2f}", f"{e.reported_at:.4f}"])
 
 
 def format_events(events: list[MicroExpressionEvent], within: str = "") -> str:
     """The events as lines for stdout; `within` qualifies a partial run ("read 17 of 472 frames")."""
     scope = f" (partial input: {within})" if within else ""
     if not events:
-        return f"no micro-expression events spotted{scope}"
-    lines = [f"{len(events)} micro-expression event(s){scope}:"]
+        return f"no micro- or macro-expression events spotted{scope}"
+    micro = sum(e.kind == "micro" for e in events)
+    lines = [f"{micro} micro-expression event(s), {len(events) - micro} macro-expression event(s){scope}:"]
     for i, e in enumerate(events, 1):
-        lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.label:<12s} confidence {e.confidence:.2f}  "
-                     f"peak score {e.peak_score:.1f}")
+        label = f"{e.label:<12s} confidence {e.confidence:.2f}" if e.label else f"{'-':<12s} {'':15s}"
+        lines.append(f"  {i:3d}. {e.start:8.2f}-{e.end:8.2f} s  {e.kind:<5s}  {label}  peak score {e.peak_score:.1f}")
     return "\n".join(lines)
 
 
@@ -117,7 +121,7 @@ class Coverage:
 
     frames: int                     # frames read
     expected: int | None            # frames the source said it holds (None: a camera)
-    windows: int                    # windows classified
+    windows: int                    # windows the source held (classified with --out, or not)
     source_error: str               # the engine's error (source not opened, stopped delivering), or ""
 
     @property
@@ -151,7 +155,8 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
     from mer_live.streaming import demo
 
-    config = config or EngineConfig()
+    # stride windows are classified only for their CSV rows (--out); spotted events are classified in any case
+    config = dataclasses.replace(config or EngineConfig(), classify_windows=bool(options.out))
     say = _Steps(quiet=options.quiet)
     for output in (options.out, options.events):   # before the model loads and any frame is read
         if output:
@@ -159,8 +164,8 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if options.demo:
         print(demo.DEMO_NOTE, file=sys.stderr)
     source = _open_source(options, say)   # before the model: a wrong path is the error to show
-    classifier = _load_classifier(options, say)
-    detector = _load_detector(say) if config.face == "detect" else None
+    classifier = _load_classifier(options, say, config.batch)
+    detector = _load_detector(say, config) if config.face == "detect" else None
     spec = classifier.spec
     say.line(f"model {classifier.path}: {spec.model} {spec.variant}, {spec.num_frames} frames {spec.image_size[0]}x"
              f"{spec.image_size[1]} {spec.feature}, classes {', '.join(spec.class_names)}; "
@@ -178,14 +183,15 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         interrupted = True
         listener.bar.close()
         print("interrupted: writing what was processed so far", file=sys.stderr)
-    coverage = Coverage(frames=listener.frames, expected=source.frame_count(), windows=len(listener.rows),
+    coverage = Coverage(frames=listener.frames, expected=source.frame_count(),
+                        windows=engine.stats().extra["windows_made"],
                         source_error="; ".join(m.text for m in listener.status if m.level == "error"))
     if coverage.frames == 0 and not interrupted:
         reason = coverage.source_error or f"{getattr(source, 'name', options.source)} gave no frame"
         print(f"mer-live: error: {reason}; nothing was written", file=sys.stderr)
         return EXIT_UNREADABLE_INPUT
     if coverage.windows == 0 and not interrupted:
-        print(f"mer-live: error: {coverage.describe()} but classified no window: "
+        print(f"mer-live: error: {coverage.describe()} but they made no window: "
               f"{no_window_reason(listener, config.clip_seconds or spec.clip_seconds)}"
               "; nothing was written", file=sys.stderr)
         return EXIT_USAGE
@@ -201,8 +207,8 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         label = "demo ground truth" if options.demo else "stream ground truth"
         print(f"{label}: " + "; ".join(f"{s:.2f}-{e:.2f} s {name}" for s, e, name in truth))
     stats = engine.stats()
-    say.line(f"{stats.frames} frames, {stats.windows} windows, {stats.inference_rate:.1f} windows/s, "
-             f"provider {stats.provider}")
+    say.line(f"{stats.frames} frames, {stats.windows} windows classified, {stats.inference_rate:.1f} windows/s, "
+             f"provider {stats.provider}; stages {format_stages(stats.stages)}")
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
@@ -264,7 +270,7 @@ def _open_source(options: HeadlessOptions, say: _Steps) -> FrameSource:
     return open_source(options.source, realtime=False, fps=options.fps)
 
 
-def _load_classifier(options: HeadlessOptions, say: _Steps):
+def _load_classifier(options: HeadlessOptions, say: _Steps, batch: int):
     from mer_live.runtime import OnnxClassifier
     from mer_live.streaming import demo
 
@@ -272,15 +278,15 @@ def _load_classifier(options: HeadlessOptions, say: _Steps):
     if model_path is None:
         raise FileNotFoundError("--model is required (an .onnx file written by mer-export); or try --demo")
     return say.run("model", "loading the model (first ONNX Runtime session)...",
-                   lambda: OnnxClassifier(model_path, provider=options.provider, batch_size=1))
+                   lambda: OnnxClassifier(model_path, provider=options.provider, batch_size=batch))
 
 
-def _load_detector(say: _Steps):
+def _load_detector(say: _Steps, config: EngineConfig):
     """MTCNN loaded and run once now, not on the first frame (importing PyTorch is most of a cold start)."""
     def load():
-        from mer_live.face import FaceDetector
+        from mer_live.streaming.detection import load_detector
 
-        detector = FaceDetector()
+        detector = load_detector(config.detection)
         detector.detect(np.zeros((160, 160, 3), np.uint8))
         return detector
 

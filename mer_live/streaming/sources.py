@@ -25,6 +25,10 @@ class SourceError(RuntimeError):
     """A source cannot be opened or read; the message names the source and the fix."""
 
 
+class TimestampError(ValueError):
+    """A frame's timestamp is not later than the previous frame's: a source must keep time moving forward."""
+
+
 @dataclass(frozen=True)
 class Frame:
     index: int

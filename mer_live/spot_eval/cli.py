@@ -1,0 +1,212 @@
+"""`mer-spot DATA_PATH DATASET`: MEGC-style evaluation of the live spotting engine on long videos.
+
+Runs the same causal streaming engine as `mer-live` over every video of a long-video dataset (CAS(ME)^2,
+SAMM Long Videos, CAS(ME)^3 part A), one video at a time, and scores the events it reports as MEGC does
+(IoU >= 0.5 with an annotation of the same type, one to one, pooled over videos: F1 for micro, macro and
+overall), adding what a live user meets: the delay from each expression's end to its report, and the
+false events per minute. Writes OUT/report.md, OUT/report.json and OUT/timelines/<video>.png; each video's
+result is kept as it finishes, so the same command resumes an interrupted run and only rebuilds the report
+of a finished one.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from mer_live.choices import ArgumentParser, DefaultsHelpFormatter
+from mer_live.spot_eval.catalog import SPOT_DATASETS, TITLES
+
+PROG = "mer-spot"
+
+
+class UsageError(ValueError):
+    """Bad input from the command line (exit status 2)."""
+
+
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Real defaults in the option help, the epilog as written."""
+
+
+class _Parser(ArgumentParser):
+    """The commands' parser ("did you mean" on a choice), but a usage error is one `mer-spot: error: ...`
+    line (no usage block), exit status 2."""
+
+    def error(self, message: str):  # argparse's hook; must not return
+        print(f"{PROG}: error: {message} (see {PROG} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mer_live.cli_errors import DEBUG_HELP
+    from mer_live.runtime import PROVIDER_CHOICES
+    from mer_live.streaming.engine import FACE_MODES, EngineConfig
+    from mer_live.streaming.spotting import SpotterConfig
+
+    defaults, spotter = EngineConfig(), SpotterConfig()  # the help shows the engine's own defaults
+    parser = _Parser(prog=PROG, description="MEGC-style evaluation of the live spotting engine on long videos.",
+                     epilog=__doc__.split("\n", 2)[2], formatter_class=_HelpFormatter)
+    parser.add_argument("data_path", metavar="DATA_PATH",
+                        help="folder that holds the dataset's folder (/data, not /data/CASME_SQ)")
+    parser.add_argument("dataset", metavar="DATASET", choices=SPOT_DATASETS,
+                        help="; ".join(f"{k}: {v}" for k, v in TITLES.items()))
+    parser.add_argument("--model", help="ONNX model from mer-export to classify each event; without it the "
+                                        "engine only spots")
+    parser.add_argument("--out", help="output folder (default runs/spot-DATASET); an interrupted run resumes there")
+    parser.add_argument("--videos", nargs="+", metavar="VIDEO",
+                        help="only these videos (ids as in the report, e.g. s15/15_0101disgustingteeth, 006_1, spNO.1/a)")
+    parser.add_argument("--skip-unlabeled", action="store_true",
+                        help="leave out videos without annotations (default: score them; all their events are "
+                             "false ones)")
+    parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
+                        help="ONNX Runtime provider for --model")
+    parser.add_argument("--stride", type=float, default=defaults.stride_s,
+                        help=f"seconds between windows (default {defaults.stride_s})")
+    parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold})")
+    parser.add_argument("--detect-every", type=int, default=None,
+                        help="run the face detector every k-th frame (default: when the engine needs it, as the "
+                             "live app does)")
+    parser.add_argument("--face", default=defaults.face, choices=FACE_MODES,
+                        help="detect: MTCNN finds the face (raw frames, as the datasets ship); full: frames are "
+                             "already face crops")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    return parser
+
+
+def engine_config(args: argparse.Namespace):
+    """The EngineConfig of the options. With a model only the events are classified (the live app's
+    per-stride windows feed its probability bars, which a score does not need)."""
+    from mer_live.streaming.engine import EngineConfig
+    from mer_live.streaming.spotting import SpotterConfig
+
+    spotter = SpotterConfig() if args.threshold is None else dataclasses.replace(SpotterConfig(),
+                                                                                 threshold=args.threshold)
+    return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
+                        face=args.face, spotter=spotter, classify_windows=False)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.stride <= 0:
+        raise UsageError("--stride must be > 0 seconds")
+    if args.clip_seconds is not None and args.clip_seconds <= 0:
+        raise UsageError("--clip-seconds must be > 0")
+    if args.threshold is not None and args.threshold < 0:
+        raise UsageError("--threshold must be >= 0 (0: every motion the spotter opens counts)")
+    if args.detect_every is not None and args.detect_every < 1:
+        raise UsageError("--detect-every must be >= 1")
+
+
+def _select(index, names: Sequence[str] | None, skip_unlabeled: bool):
+    from mer_live.suggest import did_you_mean
+
+    videos = list(index.videos)
+    if names:
+        known = {v.video_id: v for v in videos}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            hint = did_you_mean(unknown[0], known)
+            raise UsageError(f"--videos: {', '.join(unknown)} not in {index.name}"
+                             + (f"; {hint}" if hint else f" (its videos are named like {', '.join(list(known)[:3])})"))
+        videos = [known[n] for n in dict.fromkeys(names)]
+    if skip_unlabeled:
+        videos = [v for v in videos if v.intervals]
+    if not videos:
+        raise UsageError("no video left to score (--skip-unlabeled left none)")
+    return videos
+
+
+def _commit() -> str | None:
+    """The git commit of the mer_live package, when it runs from a checkout (for the report)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def _prepare(args: argparse.Namespace):
+    """Everything checked before any work: (index, videos, classifier, config, out_dir, settings)."""
+    from mer_live.atomic import check_writable
+    from mer_live.spot_eval.readers import load_long_videos
+    from mer_live.spot_eval.runner import check_run_settings, engine_settings, spot_only_classifier
+
+    _check_numbers(args)
+    out_dir = check_writable(Path(args.out or f"runs/spot-{args.dataset}"), folder=True)
+    index = load_long_videos(args.data_path, args.dataset)
+    videos = _select(index, args.videos, args.skip_unlabeled)
+    if args.model:
+        from mer_live.runtime import OnnxClassifier
+
+        model = Path(args.model)
+        if not model.is_file():
+            raise UsageError(f"--model {model} does not exist; give an .onnx file written by mer-export")
+        classifier = OnnxClassifier(model, provider=args.provider, batch_size=1)
+    else:
+        classifier = spot_only_classifier()
+    config = engine_config(args)
+    settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),
+                "model": str(Path(args.model).resolve()) if args.model else None,
+                "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config)}
+    check_run_settings(out_dir, settings)
+    return index, videos, classifier, config, out_dir, settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from mer_live.cli_errors import EXIT_BAD_MODEL, EXIT_INCOMPLETE, EXIT_USAGE, command_errors
+    from mer_live.datasets.records import DatasetError
+    from mer_live.onnx_metadata import ModelFileError
+    from mer_live.runtime import ProviderError
+    from mer_live.spot_eval.runner import RunConflict
+
+    args = build_parser().parse_args(argv)
+    errors = {UsageError: EXIT_USAGE, DatasetError: EXIT_USAGE, RunConflict: EXIT_USAGE,
+              ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE}
+    out_dir = Path(args.out or f"runs/spot-{args.dataset}")
+    kept = f"finished videos are kept in {out_dir}: run the same command to go on"
+    report = None
+    with command_errors(PROG, errors, debug=args.debug, interrupted=kept, kept=kept) as outcome:
+        index, videos, classifier, config, out_dir, settings = _prepare(args)
+        report = _run(args, index, videos, classifier, config, out_dir, settings)
+    if outcome.status or report is None:
+        return outcome.status
+    counts = report["summary"]["counts"]
+    print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
+                     for k in ("micro", "macro", "overall")))
+    print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
+    failed = [row["video_id"] for row in report["summary"]["per_video"] if row["errors"]]
+    if failed:
+        print(f"{PROG}: {len(failed)} video(s) ended early on an engine error (see the report): "
+              f"{', '.join(failed[:5])}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict) -> dict:
+    """Run the videos that have no result yet, then write the report; returns it."""
+    from mer_live import __version__
+    from mer_live.progress import write
+    from mer_live.spot_eval.report import draw_video_timeline, write_report
+    from mer_live.spot_eval.runner import describe_classifier, run_videos
+
+    if not args.quiet:
+        write(f"{PROG}: {index.summary()}")
+        write(f"{PROG}: scoring {len(videos)} videos with {describe_classifier(classifier)}")
+    run_info = {"title": TITLES[args.dataset], "dataset": args.dataset, "data_path": settings["data_path"],
+                "classifier": describe_classifier(classifier), "model": settings["model"],
+                "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
+                "videos": [v.video_id for v in videos]}
+    results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
+                         on_done=lambda result: draw_video_timeline(out_dir, result))
+    return write_report(out_dir, run_info, results, index.notes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Reading the long-video annotation workbooks: named sheets, header rows, frame-number cells, types.
+
+The three datasets write frame numbers as integers, as fractional numbers (SAMM: round them) and as text
+(CAS(ME)^3); "not annotated" as a blank, "/", 0 (in 1-based datasets) or -1. `interval_from_cells` turns
+one row's cells into an Interval by the MEGC loaders' rules, and says what it fixed.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from mer_live.datasets.records import DatasetError
+from mer_live.spot_eval import catalog
+from mer_live.spot_eval.records import Interval, ReaderNote
+
+_BLANKS = ("", "/", "-", "--", "nan", "none")
+
+
+def load_workbook(path: Path, fix: str):
+    """The workbook, read-only, or DatasetError naming the file and the fix."""
+    import openpyxl
+
+    if not path.is_file():
+        raise DatasetError(f"annotation workbook not found: {path}. {fix}")
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for a bad file
+        raise DatasetError(f"cannot read annotation workbook {path} ({exc}); replace it with the dataset's "
+                           f"original .xlsx file") from exc
+
+
+def sheet_rows(workbook, path: Path, sheet: str) -> list[tuple]:
+    """All rows of the named sheet (values), or DatasetError listing the sheets the workbook has."""
+    if sheet not in workbook.sheetnames:
+        raise DatasetError(f"annotation workbook {path} has no sheet {sheet!r} (it has {workbook.sheetnames}); "
+                           f"use the dataset's original workbook")
+    return [tuple(row) for row in workbook[sheet].iter_rows(values_only=True)]
+
+
+def is_blank_row(row: tuple) -> bool:
+    return row is None or all(v is None or str(v).strip() == "" for v in row)
+
+
+def header_records(rows: list[tuple], path: Path, sheet: str, note_rows: int,
+                   required: list[str]) -> list[tuple[int, dict]]:
+    """(1-based row number, {column: value}) for the rows below the header, which follows `note_rows` rows.
+
+    DatasetError names the sheet, the header row and the columns found when a required column is missing.
+    """
+    if len(rows) <= note_rows:
+        raise DatasetError(f"sheet {sheet!r} of {path} has {len(rows)} rows; its header row was expected after "
+                           f"{note_rows} note rows")
+    header = [" ".join(str(v).split()) if v is not None else "" for v in rows[note_rows]]
+    missing = [name for name in required if name not in header]
+    if missing:
+        where = f"row {note_rows + 1}" + (f" (after {note_rows} note rows)" if note_rows else "")
+        raise DatasetError(f"sheet {sheet!r} of {path} lacks column(s) {missing} in its header {where}; columns "
+                           f"found: {[h for h in header if h]}")
+    records = []
+    for offset, row in enumerate(rows[note_rows + 1:], start=note_rows + 2):
+        if is_blank_row(row):
+            continue
+        records.append((offset, {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}))
+    return records
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())
+
+
+def frame_cell(value, where: str) -> tuple[int | None, bool]:
+    """(frame number or None when not annotated, whether it was fractional and rounded).
+
+    Numbers, numeric text ("0123", "57.5") and fractional values (rounded half up) are accepted; blanks and
+    "/" mean not annotated. Anything else is a DatasetError naming the cell.
+    """
+    if value is None or isinstance(value, bool):
+        return None, False
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if text.lower() in _BLANKS:
+            return None, False
+        try:
+            number = float(text)
+        except ValueError:
+            raise DatasetError(f"bad frame number {text!r} in {where}: frame numbers must be numbers; correct the "
+                               f"cell or restore the original sheet") from None
+    if not math.isfinite(number):
+        return None, False
+    rounded = int(math.floor(number + 0.5))
+    return rounded, rounded != number
+
+
+def kind_cell(value, where: str) -> str:
+    """"micro" or "macro" from any of the sheets' spellings; DatasetError for anything else."""
+    text = " ".join(str(value or "").split()).lower()
+    kind = catalog.TYPE_SPELLINGS.get(text)
+    if kind is None:
+        raise DatasetError(f"unknown expression type {cell_text(value)!r} in {where}; expected one of "
+                           f"'macro-expression', 'micro-expression', 'Macro', 'Micro - 1/2' (or 'ME'/'MaE')")
+    return kind
+
+
+def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where: str,
+                        notes: list[ReaderNote]) -> Interval | None:
+    """One annotated interval from a row's onset / apex / offset cells, by the public MEGC loaders' rules.
+
+    - fractional frame numbers are rounded (SAMM);
+    - apex 0 (1-based datasets), -1 or blank means no apex;
+    - onset below the first frame (0 in a 1-based dataset) or blank: the apex is the onset;
+    - offset below the first frame (0 in a 1-based dataset) or blank: the apex is the offset (CAS(ME)^2 writes
+      0 for "offset not coded");
+    - no usable onset or offset even with the apex: the row is left out (noted);
+    - offset before onset: DatasetError (a wrong row, not a convention).
+    """
+    values = {}
+    for name, cell in (("onset", onset), ("apex", apex), ("offset", offset)):
+        number, rounded = frame_cell(cell, f"{where}, {name}")
+        if rounded:
+            notes.append(ReaderNote("fractional frame number rounded", f"{where}: {name} {cell} -> {number}"))
+        values[name] = number
+    on, ap, off = values["onset"], values["apex"], values["offset"]
+    if ap is not None and (ap < first_frame or ap < 0):
+        ap = None
+    if on is None or on < first_frame:
+        if ap is None:
+            notes.append(ReaderNote("row left out", f"{where}: onset {onset!r} is not a frame and there is no apex"))
+            return None
+        notes.append(ReaderNote("onset missing: apex used", f"{where}: onset {onset!r} -> apex {ap}"))
+        on = ap
+    if off is None or off < first_frame:
+        if ap is None:
+            notes.append(ReaderNote("row left out", f"{where}: offset {offset!r} is not a frame and there is no apex"))
+            return None
+        notes.append(ReaderNote("offset missing: apex used", f"{where}: offset {offset!r} -> apex {ap}"))
+        off = ap
+    if off < on:
+        raise DatasetError(f"bad frame numbers in {where}: offset {off} is before onset {on}; correct the row or "
+                           f"restore the original sheet")
+    return Interval(onset=on, offset=off, kind=kind, apex=ap, where=where)
+
+
+def bind_to_video(interval: Interval, numbers: tuple[int, ...], video_id: str,
+                  notes: list[ReaderNote]) -> Interval:
+    """Check an interval against its video's frames: an offset past the last frame is clamped (noted; the
+    SAMM sheet has such rows); an onset outside the video is a DatasetError."""
+    first, last = numbers[0], numbers[-1]
+    if interval.onset > last or interval.offset < first:
+        raise DatasetError(f"bad frame numbers in {interval.where}: {interval.onset}-{interval.offset} lies outside "
+                           f"video {video_id}'s frames {first}-{last}; correct the row or restore the video's frames")
+    if interval.offset > last:
+        notes.append(ReaderNote("offset past the last frame: clamped",
+                                f"{interval.where}: offset {interval.offset} -> {last} (video {video_id})"))
+        return Interval(onset=interval.onset, offset=last, kind=interval.kind, apex=interval.apex,
+                        where=interval.where)
+    if interval.onset < first:
+        notes.append(ReaderNote("onset before the first frame: clamped",
+                                f"{interval.where}: onset {interval.onset} -> {first} (video {video_id})"))
+        return Interval(onset=first, offset=interval.offset, kind=interval.kind, apex=interval.apex,
+                        where=interval.where)
+    return interval
+
+
+def version_of(path: Path) -> int:
+    """The release number in a file name like SAMM_LongVideos_V2_Release.xlsx (0 if none)."""
+    match = re.search(r"_V(\d+)_", path.name)
+    return int(match.group(1)) if match else 0

@@ -1,0 +1,184 @@
+"""Motion that belongs to the face, not the head: per-region optical flow with the head's rigid motion removed.
+
+The spotter's own measurement, independent of any classifier and of the model's input: the tracker's face
+crop is brought to a small gray square (`size`, 64 px by default), its brightness normalised (mean and
+spread, so a lighting step does not read as motion), and Farneback flow is taken between two frames. A
+robust affine fit to the flow of the face less its expressive regions (translation, in-plane rotation,
+scale, shear: the head moving as one piece) is subtracted, and what remains is averaged in facial regions
+placed from MTCNN's five landmarks: brows, eyelids, nose wings, mouth corners, chin. The fit is the reference
+that MDMD takes from the nose region alone: a nose bridge region moved with a nose wrinkle (robust z 41-52
+against 55-73 at the nose wings) on the tuning streams, a fit over the whole face does not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Farneback at the spotter's 64-px scale: a smaller window than the model's flow (15 px at 224) keeps
+# the brows apart from the eyelids.
+SPOT_FLOW_PARAMS = dict(pyr_scale=0.5, levels=2, winsize=9, iterations=3, poly_n=5, poly_sigma=1.1, flags=0)
+
+RESTABILISE_PX = 0.3    # head motion (pixels at the spotter's size) above which the flow is taken twice
+
+# Where MTCNN's five points sit in the tracker's square crop (margin 0.2) of a frontal face, as fractions
+# of the side (measured on the bundled face photo): used when no landmarks are known (face="full").
+CANONICAL_LANDMARKS = np.array([[0.352, 0.384], [0.668, 0.399], [0.5, 0.59], [0.327, 0.668], [0.657, 0.688]])
+
+# Regions: (group, centre offset along the eye line u and down v, in interocular distances, from an
+# anchor point; half width, half height in interocular distances).
+REGION_LAYOUT: dict[str, tuple[str, str, float, float, float, float]] = {
+    "brow_l": ("brows", "eye_l", 0.0, -0.30, 0.24, 0.12),
+    "brow_r": ("brows", "eye_r", 0.0, -0.30, 0.24, 0.12),
+    "eye_l": ("eyes", "eye_l", 0.0, 0.02, 0.18, 0.09),
+    "eye_r": ("eyes", "eye_r", 0.0, 0.02, 0.18, 0.09),
+    "nose_l": ("nose", "nose", -0.22, -0.02, 0.10, 0.10),
+    "nose_r": ("nose", "nose", 0.22, -0.02, 0.10, 0.10),
+    "mouth_l": ("mouth", "mouth_l", 0.0, 0.0, 0.14, 0.12),
+    "mouth_r": ("mouth", "mouth_r", 0.0, 0.0, 0.14, 0.12),
+    "chin": ("jaw", "mouth_mid", 0.0, 0.45, 0.30, 0.14),
+}
+REGION_NAMES = tuple(REGION_LAYOUT)
+REGION_GROUPS = tuple(dict.fromkeys(group for group, *_ in REGION_LAYOUT.values()))
+
+
+@dataclass(frozen=True)
+class FaceRegions:
+    """Integer boxes (x1, y1, x2, y2) of each region in a `size` x `size` crop, and the affine fit's points."""
+
+    boxes: np.ndarray               # (R, 4) int, in REGION_NAMES order
+    fit_points: np.ndarray          # (P, 2) int (x, y): where the head's rigid motion is fitted
+    interocular: float              # pixels at the spotter's size
+
+    @classmethod
+    def from_landmarks(cls, landmarks: np.ndarray, size: int, fit_step: int = 2) -> "FaceRegions":
+        """`landmarks` (5, 2): MTCNN's eyes, nose, mouth corners in crop pixels at `size`."""
+        pts = np.asarray(landmarks, np.float64).reshape(5, 2)
+        eye_l, eye_r, nose, mouth_l, mouth_r = pts
+        axis = eye_r - eye_l
+        d = float(np.hypot(*axis))
+        if not np.isfinite(d) or d < 2.0:
+            raise ValueError(f"landmarks too close to place facial regions: {pts.tolist()}")
+        u = axis / d
+        v = np.array([-u[1], u[0]])
+        anchors = {"eye_l": eye_l, "eye_r": eye_r, "nose": nose, "mouth_l": mouth_l, "mouth_r": mouth_r,
+                   "mouth_mid": (mouth_l + mouth_r) / 2}
+        boxes = []
+        for _, anchor, du, dv, hw, hh in REGION_LAYOUT.values():
+            c = anchors[anchor] + (du * u + dv * v) * d
+            x1, x2 = int(np.floor(c[0] - hw * d)), int(np.ceil(c[0] + hw * d)) + 1
+            y1, y2 = int(np.floor(c[1] - hh * d)), int(np.ceil(c[1] + hh * d)) + 1
+            x1, y1 = min(max(x1, 0), size - 1), min(max(y1, 0), size - 1)
+            boxes.append((x1, y1, max(min(x2, size), x1 + 1), max(min(y2, size), y1 + 1)))
+        # the face as an ellipse around the landmarks, less the expressive regions (grown by half): the
+        # head's rigid motion is fitted there, so a brow or mouth motion does not read as the head moving
+        centre = pts.mean(axis=0) - 0.25 * d * v
+        ys, xs = np.mgrid[0:size:fit_step, 0:size:fit_step]
+        rel = np.stack([xs - centre[0], ys - centre[1]], axis=-1).astype(np.float64)
+        a, b = rel @ u / (1.05 * d), rel @ v / (1.35 * d)
+        inside = a * a + b * b <= 1.0
+        for x1, y1, x2, y2 in boxes:
+            gx, gy = (x2 - x1) / 4, (y2 - y1) / 4
+            inside &= ~((xs >= x1 - gx) & (xs < x2 + gx) & (ys >= y1 - gy) & (ys < y2 + gy))
+        fit_points = np.stack([xs[inside], ys[inside]], axis=-1).astype(np.int64)
+        return cls(boxes=np.asarray(boxes, np.int64), fit_points=fit_points, interocular=d)
+
+    @classmethod
+    def canonical(cls, size: int) -> "FaceRegions":
+        return cls.from_landmarks(CANONICAL_LANDMARKS * size, size)
+
+
+def normalised_gray(crop_rgb: np.ndarray, size: int) -> np.ndarray:
+    """The crop as a `size` square gray uint8 with its central part's mean and spread fixed (128, 40):
+    a brightness or contrast step between two frames then changes nothing the flow sees."""
+    gray = crop_rgb if crop_rgb.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(crop_rgb), cv2.COLOR_RGB2GRAY)
+    if gray.shape != (size, size):
+        gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
+    core = gray[size // 4: size - size // 4, size // 4: size - size // 4]
+    mean, std = cv2.meanStdDev(core)
+    scale = 40.0 / max(float(std[0, 0]), 1.0)
+    return cv2.convertScaleAbs(gray, alpha=scale, beta=128.0 - scale * float(mean[0, 0]))
+
+
+def flow(prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
+    """Farneback flow (H, W, 2) float32 at the spotter's scale."""
+    return cv2.calcOpticalFlowFarneback(prev_gray, next_gray, None, **SPOT_FLOW_PARAMS)
+
+
+def rigid_fit(flow_uv: np.ndarray, points: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """Robust (Huber-weighted least squares) affine motion (2, 3) of the points: the head moving as a whole."""
+    design = np.empty((len(points), 3))
+    design[:, 0], design[:, 1], design[:, 2] = points[:, 0], points[:, 1], 1.0
+    target = flow_uv[points[:, 1], points[:, 0]].astype(np.float64)
+    weights = np.ones(len(points))
+    params = np.zeros((3, 2))
+    middle = len(points) // 2
+    for _ in range(iterations):
+        weighted = design * weights[:, None]
+        params = np.linalg.solve(weighted.T @ design + 1e-9 * np.eye(3), weighted.T @ target)   # normal equations
+        residual = np.hypot(*(target - design @ params).T)
+        k = 1.5 * (1.4826 * float(np.partition(residual, middle)[middle]) + 1e-3)
+        weights = np.minimum(1.0, k / np.maximum(residual, 1e-9))
+    return params.T
+
+
+def residual_flow(flow_uv: np.ndarray, affine: np.ndarray, grid: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The flow minus the affine motion: what the face did beyond moving as one piece."""
+    xs, ys = grid
+    fx = affine[0, 0] * xs + affine[0, 1] * ys + affine[0, 2]
+    fy = affine[1, 0] * xs + affine[1, 1] * ys + affine[1, 2]
+    return flow_uv - np.stack([fx, fy], axis=-1).astype(np.float32)
+
+
+def region_means(uv: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(R, 2): the mean flow vector inside each region box (coherent motion; noise averages out)."""
+    return np.array([uv[y1:y2, x1:x2].reshape(-1, 2).mean(axis=0) for x1, y1, x2, y2 in boxes], np.float32)
+
+
+class FaceMotion:
+    """Measures region motion between two normalised gray crops of one face at `size`."""
+
+    def __init__(self, size: int = 64, rigid: bool = True):
+        self.size = int(size)
+        self.rigid = rigid
+        ys, xs = np.mgrid[0:self.size, 0:self.size].astype(np.float32)
+        self._grid = (xs, ys)
+        self.regions = FaceRegions.canonical(self.size)
+
+    def set_landmarks(self, landmarks_px: np.ndarray | None) -> None:
+        """Place the regions from landmarks in crop pixels at this size (None: a canonical frontal face)."""
+        self.regions = (FaceRegions.canonical(self.size) if landmarks_px is None
+                        else FaceRegions.from_landmarks(landmarks_px, self.size))
+
+    def head(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(flow, the head's affine motion (2, 3)) between two crops; zero motion with `rigid` off."""
+        uv = flow(prev_gray, next_gray)
+        return uv, (rigid_fit(uv, self.regions.fit_points) if self.rigid else np.zeros((2, 3)))
+
+    def face(self, prev_gray: np.ndarray, next_gray: np.ndarray, uv: np.ndarray, affine: np.ndarray) -> np.ndarray:
+        """Region mean vectors (R, 2), pixels at `size`: the flow `uv` (from `head`) less the head's motion.
+
+        When the head moved more than `RESTABILISE_PX` somewhere on the face, the second frame is warped
+        back by the fitted motion and the flow taken again: Farneback is far more exact on the small
+        remainder (a 5 degree turn leaves a tenth of the residual it leaves in one pass)."""
+        if self.rigid and _largest_shift(affine, self.size) > RESTABILISE_PX:
+            warp = (np.hstack([np.eye(2), np.zeros((2, 1))]) + affine).astype(np.float32)
+            steady = cv2.warpAffine(next_gray, warp, (self.size, self.size),
+                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+            uv = flow(prev_gray, steady)
+            affine = rigid_fit(uv, self.regions.fit_points)
+        if self.rigid:
+            uv = residual_flow(uv, affine, self._grid)
+        return region_means(uv, self.regions.boxes)
+
+    def measure(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(region mean vectors (R, 2) in pixels at `size`, the head's affine motion (2, 3))."""
+        uv, affine = self.head(prev_gray, next_gray)
+        return self.face(prev_gray, next_gray, uv, affine), affine
+
+
+def _largest_shift(affine: np.ndarray, size: int) -> float:
+    """The largest displacement of the affine motion over the crop's corners (pixels)."""
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+    return float(np.hypot(*(corners @ affine.T).T).max())

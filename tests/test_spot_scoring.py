@@ -1,0 +1,117 @@
+"""MEGC scoring of spotted intervals, and the live figures no published spotter reports (delays, false
+events per minute), on hand-made intervals."""
+from __future__ import annotations
+
+import pytest
+
+from mer_live.spot_eval.evaluation import evaluate_video
+from mer_live.spot_eval.live_metrics import delay_stats, per_minute
+from mer_live.spot_eval.report import summarize
+from mer_live.spot_eval.scoring import Counts, iou, match, pooled, score_video
+
+
+def test_iou_counts_frames_inclusively():
+    assert iou((10, 19), (15, 24)) == pytest.approx(5 / 15)
+    assert iou((10, 19), (10, 19)) == 1.0
+    assert iou((10, 19), (20, 29)) == 0.0                 # touching, no shared frame
+    assert iou((10, 19), (19, 28)) == pytest.approx(1 / 19)
+    assert iou((5, 5), (5, 5)) == 1.0                     # a one-frame interval is one frame, not zero
+
+
+def test_iou_of_exactly_one_half_is_a_match():
+    assert iou((0, 9), (0, 4)) == 0.5
+    assert match([(0, 9)], [(0, 4)]) == [(0, 0)]
+    assert match([(0, 9)], [(0, 3)]) == []                # 0.4
+
+
+def test_matching_is_one_to_one():
+    # two predictions on one annotation: one true positive, one false
+    assert match([(10, 19), (11, 20)], [(10, 19)]) == [(0, 0)]
+    counts = score_video([(10, 19, "micro"), (11, 20, "micro")], [(10, 19, "micro")])["micro"].counts
+    assert (counts.tp, counts.fp, counts.fn) == (1, 1, 0)
+    # one prediction cannot be the true positive of two (overlapping) annotations
+    assert len(match([(0, 11)], [(0, 9), (2, 11)])) == 1
+
+
+def test_matching_takes_the_highest_iou_first():
+    # P0 fits both annotations; P1 fits only T0, better than P0 does. Giving T0 to the first prediction
+    # that fits would leave T1 unmatched; MEGC's one-to-one count is 2.
+    annotated = [(0, 9), (5, 14)]
+    predicted = [(3, 12), (0, 9)]
+    assert match(predicted, annotated) == [(0, 1), (1, 0)]
+
+
+def test_types_only_match_their_own_type():
+    result = score_video([(100, 160, "micro")], [(100, 160, "macro")])
+    assert result["micro"].counts == Counts(annotated=0, predicted=1, tp=0)
+    assert result["macro"].counts == Counts(annotated=1, predicted=0, tp=0)
+
+
+def test_counts_are_pooled_over_videos_before_f1():
+    video_a = score_video([(0, 9, "micro")], [(0, 9, "micro")])
+    video_b = score_video([(0, 9, "micro"), (50, 59, "micro"), (90, 99, "micro")], [(200, 209, "micro")])
+    total = pooled([video_a, video_b])
+    micro = total["micro"]
+    assert (micro.annotated, micro.predicted, micro.tp) == (2, 4, 1)
+    assert micro.precision == pytest.approx(1 / 4)
+    assert micro.recall == pytest.approx(1 / 2)
+    assert micro.f1 == pytest.approx(2 / 6)               # not the mean of the per-video F1s (0.5)
+    assert total["overall"] == total["micro"] + total["macro"]
+
+
+def test_overall_adds_micro_and_macro():
+    video = score_video([(0, 9, "micro"), (100, 160, "macro"), (300, 309, "micro")],
+                        [(0, 9, "micro"), (100, 170, "macro"), (400, 470, "macro")])
+    total = pooled([video])
+    assert total["micro"] == Counts(annotated=1, predicted=2, tp=1)
+    assert total["macro"] == Counts(annotated=2, predicted=1, tp=1)
+    assert total["overall"] == Counts(annotated=3, predicted=3, tp=2)
+    assert total["overall"].f1 == pytest.approx(4 / 6)
+
+
+def test_f1_is_zero_with_nothing_on_either_side():
+    assert Counts().f1 == 0.0 and Counts().precision == 0.0 and Counts().recall == 0.0
+
+
+def _interval(onset, offset, kind, fps=30.0):
+    return {"onset": onset, "offset": offset, "kind": kind, "apex": None, "onset_s": onset / fps,
+            "offset_s": offset / fps}
+
+
+def _event(onset, offset, kind, reported_at_s, fps=30.0):
+    return {"onset": onset, "offset": offset, "kind": kind, "start_s": onset / fps, "end_s": offset / fps,
+            "reported_at_s": reported_at_s, "label": "", "confidence": 1.0, "peak_score": 3.0}
+
+
+def _result(video_id, annotations, events, duration_s, blinks=()):
+    return {"video_id": video_id, "fps": 30.0, "duration_s": duration_s, "annotations": list(annotations),
+            "events": list(events), "blinks": list(blinks),
+            "engine": {"warning_count": 0, "errors": []}, "wall_s": 1.0}
+
+
+def test_delay_runs_from_the_true_offset_to_the_report():
+    result = _result("v", [_interval(60, 69, "micro"), _interval(300, 400, "macro")],
+                     [_event(60, 69, "micro", reported_at_s=69 / 30 + 0.7),
+                      _event(300, 395, "macro", reported_at_s=400 / 30 + 1.5),
+                      _event(600, 609, "micro", reported_at_s=25.0)], duration_s=30.0)
+    evaluation = evaluate_video(result)
+    assert evaluation.delays_s["micro"] == [pytest.approx(0.7)]   # the false event at 600 has no delay
+    assert evaluation.delays_s["macro"] == [pytest.approx(1.5)]
+    stats = delay_stats([0.1, 0.2, 0.3, 0.4, 2.0])
+    assert stats["count"] == 5 and stats["median_s"] == pytest.approx(0.3)
+    assert stats["p95_s"] == pytest.approx(0.4 + 0.8 * 1.6)       # numpy's linear percentile
+    assert delay_stats([]) == {"count": 0, "median_s": None, "p95_s": None}
+
+
+def test_false_events_per_minute_and_on_blinks_pool_over_videos():
+    a = _result("a", [_interval(60, 69, "micro")],
+                [_event(60, 69, "micro", 3.0), _event(200, 209, "micro", 7.5), _event(500, 560, "macro", 19.5)],
+                duration_s=60.0, blinks=[_interval(205, 212, "blink")])
+    b = _result("b", [], [_event(100, 109, "micro", 4.0)], duration_s=60.0)
+    summary = summarize([a, b])
+    assert summary["false_per_minute"]["micro"] == pytest.approx(2 / 2.0)     # 2 false micro in 2 minutes
+    assert summary["false_per_minute"]["overall"] == pytest.approx(3 / 2.0)
+    assert summary["false_per_minute"]["macro"] == pytest.approx(1 / 2.0)
+    assert summary["blinks"] == {"annotated": 1, "false_micro_on_blinks": 1}
+    assert per_minute(3, 0.0) == 0.0
+    assert summary["counts"]["micro"]["tp"] == 1 and summary["delay"]["micro"]["count"] == 1

@@ -1,0 +1,252 @@
+"""The region spotter in the engine: micro-expressions are found, and a face that moves, blinks, smiles,
+talks, leaves or is re-anchored is never one. Streams from mer_live.synthetic_distractors (small frames);
+the face detector is replaced by the generator's own truth (no MTCNN) except on the real clip."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mer_live.spec import ModelSpec
+from mer_live.streaming.detection import DetectionConfig
+from mer_live.streaming.engine import Engine, EngineConfig
+from mer_live.streaming.sources import ArraySource, Frame
+from mer_live.streaming.spotting import SpotterConfig
+from mer_live.streaming.timings import STAGES
+from mer_live.synthetic_distractors import make_distractor_stream
+
+SIZE = (120, 160)
+
+
+class TruthDetector:
+    """Finds the face where the generator put it (frames are recognised by their bytes); `absent(i)` says
+    on which frames there is no face."""
+
+    def __init__(self, stream, absent=lambda i: False, frames=None):
+        self.stream = stream
+        self.absent = absent
+        frames = stream.frames if frames is None else frames
+        self.index = {hashlib.md5(f.tobytes()).digest(): i for i, f in enumerate(frames)}
+        self.calls = 0
+
+    def detect(self, rgb):
+        self.calls += 1
+        i = self.index[hashlib.md5(np.ascontiguousarray(rgb).tobytes()).digest()]
+        return None if self.absent(i) else self.stream.face(i)
+
+
+class FakeClassifier:
+    """Class by where the window's flow is strongest: top half 'brows', bottom half 'mouth'."""
+
+    provider = "FakeProvider"
+
+    def __init__(self, delay_s: float = 0.0):
+        self.spec = ModelSpec(model="fake", class_names=("brows", "mouth"), num_frames=4, image_size=(32, 32),
+                              feature="GRAY_OF", fps=30.0, clip_seconds=0.5)
+        self.delay_s = delay_s
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        top = x[:, :, 0, :16].mean(axis=(1, 2, 3))
+        bottom = x[:, :, 0, 16:].mean(axis=(1, 2, 3))
+        mouth = (bottom > top).astype(np.float32)
+        return np.stack([1 - 0.8 * mouth - 0.1, 0.8 * mouth + 0.1], axis=1).astype(np.float32)
+
+
+class Recorder:
+    def __init__(self):
+        self.results, self.events, self.status = [], [], []
+        self.finished = threading.Event()
+
+    def on_result(self, result):
+        self.results.append(result)
+
+    def on_event(self, event):
+        self.events.append(event)
+
+    def on_status(self, message):
+        self.status.append(message)
+
+    def on_finished(self):
+        self.finished.set()
+
+
+def stream(seed, duration_s=9.0, micro_count=0, blinks=0, distractors=(), **kw):
+    return make_distractor_stream(seed, duration_s=duration_s, frame_size=SIZE, micro_count=micro_count,
+                                  blinks=blinks, distractors=distractors, **kw)
+
+
+def spot(s, classifier=None, config=None, absent=lambda i: False, threads=False, frames=None):
+    recorder = Recorder()
+    source = ArraySource(s.frames if frames is None else frames, fps=s.fps)
+    engine = Engine(source, classifier, config or EngineConfig(), recorder,
+                    detector=TruthDetector(s, absent, source.frames))
+    if threads:
+        engine.start()
+        assert engine.join(timeout=120)
+    else:
+        engine.run()
+    assert recorder.finished.is_set()
+    return recorder.events, engine, recorder
+
+
+def iou(a, b):
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """Two micro-expressions, a blink and talking: what most tests below run on."""
+    return stream(3, duration_s=11.0, micro_count=2, blinks=1, distractors=("talk",))
+
+
+def test_micro_expressions_are_found_among_a_blink_and_talking(mixed):
+    events, engine, _ = spot(mixed)
+    truth = mixed.micro
+    assert len(truth) == 2
+    assert [e.kind for e in events] == ["micro", "micro"]
+    for event, (start, end) in zip(events, truth):
+        assert iou((event.start, event.end), (start, end)) >= 0.5, (event, start, end)
+        assert event.label == "" and event.reported_at >= event.end          # no classifier: not classified
+    assert engine.stats().windows == 0
+
+
+def test_head_drift_turn_and_lighting_step_are_not_expressions():
+    s = stream(1, distractors=("drift", "turn", "light"))
+    events, engine, _ = spot(s)
+    assert engine.tracker.reanchors >= 2                 # the drift moved the box: it was re-anchored
+    assert events == []
+
+
+def test_micro_expressions_are_found_while_the_head_sways():
+    """Head motion is removed before the regions are measured: the head swaying slowly all along (as a
+    sitting person's does) neither hides the micro-expressions nor adds any."""
+    s = stream(9, micro_count=3, sway_px=3.0)
+    events, _, _ = spot(s)
+    assert len(events) == 3 and all(e.kind == "micro" for e in events)
+    for event, truth in zip(events, s.micro):
+        assert iou((event.start, event.end), truth) >= 0.5
+
+
+def test_blinks_are_not_micro_expressions():
+    s = stream(4, micro_count=0, blinks=4)
+    assert len(s.of_kind("blink")) == 4
+    events, _, _ = spot(s)
+    assert events == []
+
+
+def test_a_held_smile_is_one_macro_expression_and_never_micro():
+    s = stream(5, distractors=("smile",))
+    events, _, _ = spot(s)
+    (smile,) = s.macro
+    assert [e.kind for e in events] == ["macro"]
+    assert iou((events[0].start, events[0].end), smile) >= 0.5
+    assert events[0].end - events[0].start > 0.5 and events[0].label == ""
+
+
+def test_events_never_overlap_even_when_motions_follow_closely():
+    # a long lag and a short quiet time: a segment's reference frame can lie before the previous end
+    s = stream(6, duration_s=7.0, micro_count=3, shuffle=False, min_gap_s=0.25)
+    config = EngineConfig(spotter=SpotterConfig(lag_s=0.3, quiet_s=0.05))
+    events, _, _ = spot(s, config=config)
+    assert len(events) >= 2
+    for before, after in zip(events, events[1:]):
+        assert after.start >= before.end, (before, after)
+
+
+def test_nothing_is_a_candidate_before_the_baseline_is_ready():
+    # the face appears at 0.5 s, is found on frame 18 (0.6 s) and its box applied 6 frames later (0.8 s); a
+    # micro-expression follows at 1.3 s, before 1 s of quiet frames makes a baseline
+    s = stream(7, duration_s=5.0, micro_count=1, first_s=1.3)
+    events, _, recorder = spot(s, FakeClassifier(), absent=lambda i: i < 15)
+    assert events == []
+    assert recorder.results and not any(r.is_candidate for r in recorder.results if r.t_end < 1.9)
+
+
+def test_a_face_leaving_and_coming_back_is_never_an_event():
+    s = stream(8, duration_s=6.0)
+    frames = s.frames.copy()
+    gone = slice(60, 90)                                 # 1 s of black, as at a cut in a video
+    frames[gone] = 0
+    events, engine, recorder = spot(s, frames=frames, absent=lambda i: gone.start <= i < gone.stop)
+    texts = [m.text for m in recorder.status]
+    assert any("face lost" in t for t in texts) and any("found again" in t for t in texts)
+    assert events == []
+
+
+def test_spotting_needs_no_classifier_and_gives_the_same_events_with_one(mixed):
+    without, _, _ = spot(mixed)
+    with_model, _, recorder = spot(mixed, FakeClassifier())
+    assert [(e.start, e.end, e.kind) for e in without] == [(e.start, e.end, e.kind) for e in with_model]
+    assert all(e.label for e in with_model) and recorder.results
+
+
+def test_threaded_live_path_and_run_report_the_same_events(mixed):
+    """What the GUI does (threads, a model slower than the stride: windows dropped) and what --headless does."""
+    offline, _, _ = spot(mixed, FakeClassifier())
+    live, engine, _ = spot(mixed, FakeClassifier(delay_s=0.05), threads=True)
+    assert engine.stats().dropped_windows > 0
+    assert [(e.start, e.end, e.kind, e.label) for e in live] == [(e.start, e.end, e.kind, e.label) for e in offline]
+
+
+def test_per_stage_timings_are_reported_and_fit_in_each_windows_latency(mixed):
+    _, engine, recorder = spot(mixed, FakeClassifier())
+    stages = engine.stats().stages
+    assert set(STAGES) <= set(stages)
+    assert all(0 <= t.median_ms <= t.p95_ms and t.count > 0 for t in stages.values())
+    assert recorder.results
+    for result in recorder.results:
+        assert set(result.stage_s) >= {"features", "inference"}
+        assert sum(result.stage_s.values()) <= result.latency_s
+
+
+class BackwardsSource(ArraySource):
+    """Frame 10's timestamp goes back in time."""
+
+    def read(self):
+        frame = super().read()
+        if frame is not None and frame.index == 10:
+            return Frame(frame.index, frame.timestamp - 0.2, frame.rgb)
+        return frame
+
+
+def test_engine_refuses_misuse(mixed):
+    engine = Engine(ArraySource(mixed.frames[:30], fps=mixed.fps), None, EngineConfig(face="full"))
+    engine.run()
+    with pytest.raises(RuntimeError, match="runs once"):
+        engine.start()
+    engine = Engine(ArraySource(mixed.frames[:30], fps=mixed.fps), None, EngineConfig(face="full"))
+    engine.start()
+    with pytest.raises(RuntimeError, match="runs once"):
+        engine.run()
+    engine.join(timeout=30)
+    backwards = Engine(BackwardsSource(mixed.frames[:30], fps=mixed.fps), FakeClassifier(), EngineConfig(face="full"))
+    with pytest.raises(ValueError, match="timestamps must increase"):
+        backwards.run()
+
+
+def test_window_buffer_refuses_timestamps_going_back():
+    from mer_live.streaming.window import WindowBuffer
+
+    buffer = WindowBuffer(0.5, (8, 8))
+    buffer.push(1.0, np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="timestamps must increase"):
+        buffer.push(0.9, np.zeros((8, 8, 3), np.uint8))
+
+
+def test_a_real_face_that_emotes_blinks_and_laughs_gives_no_micro_expression(one_thread):
+    """19.7 s of a real woman (tests/data/real): she looks down, blinks, covers her face, smiles, laughs."""
+    from pathlib import Path
+
+    from mer_live.streaming.sources import VideoFileSource
+
+    path = Path(__file__).parent / "data" / "real" / "WolfgangLanger_Pexels.mp4"
+    engine = Engine(VideoFileSource(path), None, EngineConfig(detection=DetectionConfig(max_side=320)))
+    events = engine.run()
+    assert engine.stats().frames == 472 and engine.tracker.box is not None
+    assert [e for e in events if e.kind == "micro"] == []
