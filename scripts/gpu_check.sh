@@ -15,9 +15,9 @@
 #   bench-learn   benchmarks/bench_learning.py --gpu-speed (fp32 vs --amp seconds per epoch, 224 px, 16 frames)
 #   bench-live    benchmarks/bench_live.py on the paper model's export with --provider cuda
 # Results: $OUT/gpu_check.log (everything), $OUT/summary.txt (step / status / seconds), $OUT/env.json,
-# $OUT/ort_cuda.json, $OUT/junit.xml. The benchmarks print their figures (no files of their own).
+# $OUT/ort_cuda.json (+ ort_cuda_ldpath.json when the retry ran), $OUT/junit.xml. The benchmarks print their figures (no files of their own).
 #
-# GPU_CHECK_DRY=1: no install, smaller benchmark runs, short budget: for trying the script on a CPU machine,
+# GPU_CHECK_DRY=1: no install, smaller runs (a few test files, nano models): for trying the script on a CPU machine,
 # where the CUDA steps must fail or skip with a clear message. GPU_CHECK_BUDGET: total seconds (default 330).
 set -u
 
@@ -92,6 +92,7 @@ step_wait() {
 # ------------------------------------------------------------------------------------------- the steps
 install() {
     if [ "$DRY" = 1 ]; then echo "GPU_CHECK_DRY=1: no install"; return 0; fi
+    shopt -s nullglob
     rm -rf "$SITE" && mkdir -p "$SITE"
     local rc=0
     # pytest-qt is left out on purpose: without PySide6 its plugin stops every pytest run at start-up.
@@ -105,7 +106,9 @@ install() {
     fi
     local parts=(.ort1/part.* .ort2/part.* .ort3/part.* .ort4/part.*)
     local missing=0
-    for p in "${parts[@]}"; do [ -f "$p" ] || { echo "missing ONNX Runtime piece: $p"; missing=1; }; done
+    for d in .ort1 .ort2 .ort3 .ort4; do
+        [ -n "$(ls "$d"/part.* 2>/dev/null)" ] || { echo "missing ONNX Runtime piece: $d/part.*"; missing=1; }
+    done
     if [ $missing = 0 ]; then
         ls -l "${parts[@]}"
         cat "${parts[@]}" | xz -d -T0 | tar x -C "$SITE" || { echo "unpacking onnxruntime-gpu failed"; rc=1; }
