@@ -1,0 +1,106 @@
+"""The CUDA paths, run only where a CUDA GPU is (skipped on CPU-only machines such as CI).
+
+- mer-train with -gpu 0 and --amp trains on the GPU and writes a checkpoint that exports on the CPU.
+- OnnxClassifier on ONNX Runtime's CUDA provider gives the CPU provider's probabilities (to 1e-3).
+- An fp16 export runs on the CUDA provider and stays within the exporter's fp16 tolerance of PyTorch fp32.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mer_live.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from mer_live.models import create_model
+from mer_live.runtime import CPU, CUDA, OnnxClassifier, cuda_device_count
+from mer_live.spec import ModelSpec
+
+FP16_PROBS_TOLERANCE = 2e-2      # what mer-export's fp16 verification allows (export.verify)
+
+
+def _cuda_provider_installed() -> bool:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return CUDA in ort.get_available_providers()
+
+
+needs_torch_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="PyTorch sees no CUDA GPU")
+needs_cuda_provider = pytest.mark.skipif(
+    cuda_device_count() == 0 or not _cuda_provider_installed(),
+    reason="no CUDA GPU, or onnxruntime without CUDAExecutionProvider (install onnxruntime-gpu)")
+
+
+@needs_torch_cuda
+def test_train_on_gpu_with_amp_writes_a_checkpoint_that_exports(synth_root, tmp_path):
+    from export.onnx_export import export_checkpoint
+    from training import cli
+
+    out = tmp_path / "gpu_run"
+    torch.cuda.reset_peak_memory_stats()
+    rc = cli.main(["ch3_1_fusion_cnn_like", str(synth_root), "SMIC", "--variant", "nano", "-imgsize", "32",
+                   "-num_frames", "4", "-bs", "3", "-ep", "1", "-lr", "1e-3", "--subjects", "s01",
+                   "-gpu", "0", "--amp", "--no-progress", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
+    assert rc == 0
+    assert torch.cuda.max_memory_allocated() > 0        # the model really ran on the GPU
+    fold = out / "folds" / "s01"
+    probs = np.array(json.loads((fold / "predictions.json").read_text())["probs_last"], dtype=np.float64)
+    assert probs.size and np.isfinite(probs).all()       # AMP's loss scaling kept the outputs finite
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-3)
+    ckpt = load_checkpoint(fold / "model.pt")
+    assert all(t.dtype == torch.float32 for t in ckpt.state_dict.values()
+               if t.is_floating_point())                # AMP keeps float32 weights: the file runs anywhere
+    result = export_checkpoint(fold / "model.pt", tmp_path / "gpu_run.onnx", report=lambda _: None)
+    assert result.verification.passed
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gpu_export")
+    spec = ModelSpec(model="ch3_1_fusion_cnn_like", class_names=("negative", "positive", "surprise"), num_frames=4,
+                     image_size=(32, 32), feature="GRAY_OF", variant="nano", dataset="SMIC")
+    torch.manual_seed(0)
+    net = create_model(spec.model, spec.num_classes, num_frames=spec.num_frames, image_size=spec.image_size,
+                       variant=spec.variant).eval()
+    save_checkpoint(folder / "model.pt", Checkpoint(spec, net.state_dict(), {}))
+    return folder / "model.pt", net
+
+
+def _clips(classifier: OnnxClassifier, n: int = 3) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((n, *classifier.input_shape)).astype(np.float32)
+
+
+@needs_cuda_provider
+def test_cuda_provider_gives_the_cpu_probabilities(checkpoint):
+    from export.onnx_export import export_checkpoint
+
+    path, _ = checkpoint
+    onnx_path = export_checkpoint(path, report=lambda _: None).output
+    on_gpu = OnnxClassifier(onnx_path, provider="cuda")
+    assert on_gpu.provider == CUDA and on_gpu.session.get_providers()[0] == CUDA
+    on_cpu = OnnxClassifier(onnx_path, provider="cpu")
+    assert on_cpu.provider == CPU
+    x = _clips(on_gpu)
+    gpu_probs, cpu_probs = on_gpu.predict(x), on_cpu.predict(x)
+    # CUDA kernels (TF32 matmuls on Ampere and later) round differently from the CPU's: close, not equal
+    np.testing.assert_allclose(gpu_probs, cpu_probs, atol=1e-3)
+
+
+@needs_cuda_provider
+def test_fp16_export_runs_on_cuda_within_the_fp16_tolerance(checkpoint):
+    from export.onnx_export import export_checkpoint
+
+    path, net = checkpoint
+    fp16 = export_checkpoint(path, fp16=True, report=lambda _: None)
+    assert fp16.precision == "fp16" and fp16.verification.passed   # verified on the CPU by mer-export
+    classifier = OnnxClassifier(fp16.output, provider="cuda")
+    assert classifier.provider == CUDA and classifier.input_dtype == np.float16
+    x = _clips(classifier)
+    probs = classifier.predict(x)
+    assert probs.dtype == np.float32 and np.isfinite(probs).all()
+    with torch.no_grad():
+        expected = torch.softmax(net(torch.from_numpy(x)), dim=-1).numpy()
+    assert np.abs(probs - expected).max() <= FP16_PROBS_TOLERANCE
