@@ -18,7 +18,7 @@
 # $OUT/ort_cuda.json (+ ort_cuda_ldpath.json when the retry ran), $OUT/junit.xml. The benchmarks print their figures (no files of their own).
 #
 # GPU_CHECK_DRY=1: no install, smaller runs (a few test files, nano models): for trying the script on a CPU machine,
-# where the CUDA steps must fail or skip with a clear message. GPU_CHECK_BUDGET: total seconds (default 330).
+# where the CUDA steps must fail or skip with a clear message. GPU_CHECK_BUDGET: total seconds (default 430).
 set -u
 
 OUT=${OUT:?set OUT to the folder for the results}
@@ -27,7 +27,7 @@ DRY=${GPU_CHECK_DRY:-0}
 SITE=${GPU_CHECK_SITE:-/tmp/site}
 WORK=${GPU_CHECK_WORK:-/tmp/gpu_check}
 PY=${PYTHON:-python3}
-BUDGET=${GPU_CHECK_BUDGET:-330}
+BUDGET=${GPU_CHECK_BUDGET:-430}
 LOG="$OUT/gpu_check.log"
 SUMMARY="$OUT/summary.txt"
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLBACKEND=Agg QT_QPA_PLATFORM=offscreen
@@ -298,7 +298,7 @@ if [ "$LAST_RC" != 0 ]; then
 fi
 # The paper model's export is CPU work: it runs beside the tests, and ends before any timing starts.
 step_bg export-paper 170 export_paper
-step tests 170 tests
+step tests 250 tests
 step_wait
 step bench-onnx 70 bench_onnx
 step bench-learn 70 bench_learn
