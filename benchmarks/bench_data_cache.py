@@ -21,7 +21,7 @@ from mer_live.features import compose_features, frames_needed, resize_clip
 from mer_live.flow import clip_flow
 from mer_live.frames import read_frames
 from mer_live.interpolation import interpolate
-from mer_live.synthetic import make_dataset
+from mer_live.synthetic.layouts import make_dataset
 from training.augment import augment_frames, draw_params
 from training.cache import ClipCache
 from training.data import ClipDataset, epoch_plan
