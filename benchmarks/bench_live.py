@@ -65,7 +65,7 @@ def rate(times: list[float]) -> float:
 def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: float = 3.0) -> tuple[float, float]:
     """(predictions/s of the model alone, windows/s of features + model) on one thread, back to back."""
     spec = classifier.spec
-    window = Window(index=0, t_start=0.0, t_end=spec.clip_seconds, frames=frames, captured_at=0.0, anchor_epoch=0)
+    window = Window(index=0, t_start=0.0, t_end=spec.clip_seconds, frames=frames, captured_at=0.0, box_changes=0)
     x = prepare_window(window, spec).features[None]
     classifier.predict(x)
     n, start = 0, time.perf_counter()

@@ -79,7 +79,7 @@ def stream_windows(seed: int, spec: ModelSpec, min_overlap: float = 0.6, step: i
             overlap = min(end, event.end_frame) - max(first, event.start_frame) + 1
             if overlap >= min_overlap * (event.end_frame - event.start_frame + 1):
                 window = Window(index=0, t_start=first / spec.fps, t_end=end / spec.fps, frames=crops[first:end + 1],
-                                captured_at=0.0, anchor_epoch=0)
+                                captured_at=0.0, box_changes=0)
                 xs.append(prepare_window(window, spec).features)
                 ys.append(CLASSES.index(event.label_name))
     return np.stack(xs), np.array(ys)
