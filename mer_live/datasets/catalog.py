@@ -88,3 +88,5 @@ SAMM_COLUMNS = {"subject": "Subject", "filename": "Filename", "emotion": "Estima
 # Raw (uncropped) layouts for mer-prepare: `mer-prepare --dir DATA/<raw>` writes `DATA/<raw>_CROP`, which
 # is where the readers above look (SAMM's sheet is copied along). CASME II ships its own cropped frames.
 RAW_DIRS = {"SMIC": ("SMIC",), "SAMM": ("SAMM", "SAMM")}
+# The fix the readers name when a *_CROP tree is missing or empty.
+PREPARE_HINT = "run `mer-prepare --dir <raw dataset folder> --ext <ext>` to make the *_CROP tree"
