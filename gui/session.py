@@ -38,7 +38,8 @@ class SourceChoice:
         return cls("file", text)
 
     def source_argument(self) -> str:
-        """The `--source` text to open (`mer_live.streaming.sources.open_source`): an index, a path or "synthetic"."""
+        """The `--source` text to open (`mer_live.streaming.source_argument.open_source`): a camera index, a
+        path or "synthetic"."""
         if self.kind == "camera":
             return str(int(self.value))
         if self.kind == "file":
@@ -103,7 +104,7 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     from mer_live.runtime import OnnxClassifier
     from mer_live.streaming import demo as demo_module
     from mer_live.streaming.engine import Engine, EngineConfig
-    from mer_live.streaming.sources import open_source, use_model_rate
+    from mer_live.streaming.source_argument import open_source, use_model_rate
 
     if not model_path:
         if choice.kind != "demo":
