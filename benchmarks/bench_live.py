@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer_live.runtime import OnnxClassifier  # noqa: E402
+from mer_live.runtime import PROVIDER_CHOICES, OnnxClassifier  # noqa: E402
 from mer_live.streaming import demo  # noqa: E402
 from mer_live.streaming.engine import Engine, EngineConfig  # noqa: E402
 from mer_live.streaming.timings import format_stages  # noqa: E402
@@ -83,7 +83,7 @@ def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: fl
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the demo model)")
-    parser.add_argument("--provider", default="cpu", choices=("auto", "cpu", "cuda", "tensorrt"))
+    parser.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES)
     parser.add_argument("--fps", type=float, default=30.0, help="capture rate of the paced stream")
     parser.add_argument("--seconds", type=float, default=demo.DEMO_DURATION_S)
     parser.add_argument("--stride", type=float, default=0.1)
