@@ -1,7 +1,7 @@
-"""Data time per training epoch: the cached path (mer-train) vs recomputing flow every epoch (the seed).
+"""Data time per training epoch: the cached path (mer-train) vs recomputing flow every epoch (the original code).
 
-Seed path, per clip per epoch: read the frame files, resize, bring to fixed length, augment the frames,
-compute Farneback flow, compose the features. Cached path (training.data.ClipDataset): the clip's composed
+Original path (what the original code did), per clip per epoch: read the frame files, resize, bring to fixed
+length, augment the frames, compute Farneback flow, compose the features. Cached path (training.data.ClipDataset): the clip's composed
 features from the in-memory cache, augmentation applied to flow and appearance together in one pass. The one-time cost of
 filling the cache is printed too. Both are measured in this run, side by side, on the same clips.
 
@@ -21,13 +21,13 @@ from mer_live.features import compose_features, frames_needed, resize_clip
 from mer_live.flow import clip_flow
 from mer_live.frames import read_frames
 from mer_live.interpolation import interpolate
-from mer_live.synthetic import make_dataset
+from mer_live.synthetic.layouts import make_dataset
 from training.augment import augment_frames, draw_params
 from training.cache import ClipCache
 from training.data import ClipDataset, epoch_plan
 
 
-def seed_epoch(clips, plan, size, num_frames, mode) -> float:
+def original_epoch(clips, plan, size, num_frames, mode) -> float:
     start = time.perf_counter()
     for clip_index, aug_seed in plan:
         frames = resize_clip(read_frames(clips[clip_index].frames), size)
@@ -50,7 +50,7 @@ def main() -> None:
     p.add_argument("--subjects", type=int, default=4)
     p.add_argument("--clips-per-class", type=int, default=2)
     p.add_argument("--source-size", type=int, default=160, help="side of the synthetic face crops on disk")
-    p.add_argument("--image-size", type=int, default=224, help="the seed's default")
+    p.add_argument("--image-size", type=int, default=224, help="the original code's default")
     p.add_argument("--num-frames", type=int, default=16)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--feature", default="GRAY_OF")
@@ -70,20 +70,20 @@ def main() -> None:
         for clip in clips:
             cache.features(clip.frames)
         fill = time.perf_counter() - start
-        seed_times, cached_times = [], []
+        original_times, cached_times = [], []
         for epoch in range(args.epochs):
             plan = epoch_plan(labels, 0, 0, epoch, imbalanced=True)
-            seed_times.append(seed_epoch(clips, plan, size, args.num_frames, args.feature))
+            original_times.append(original_epoch(clips, plan, size, args.num_frames, args.feature))
             cached_times.append(cached_epoch(dataset, plan))
-        seed_s, cached_s = float(np.median(seed_times)), float(np.median(cached_times))
+        original_s, cached_s = float(np.median(original_times)), float(np.median(cached_times))
         cold = ClipCache(args.num_frames, size, "linear", args.feature, Path(tmp) / "cache")  # a later run
         start = time.perf_counter()
         for clip in clips:
             cold.features(clip.frames)
         from_disk = time.perf_counter() - start
-    print(f"seed path (flow recomputed every epoch): {seed_s:.3f} s/epoch  (median of {args.epochs})")
+    print(f"original path (flow recomputed every epoch): {original_s:.3f} s/epoch  (median of {args.epochs})")
     print(f"cached path (features cached, flow+appearance augmented in one pass): {cached_s:.3f} s/epoch")
-    print(f"speed-up: {seed_s / cached_s:.1f}x  (goal >= 10x)")
+    print(f"speed-up: {original_s / cached_s:.1f}x  (goal >= 10x)")
     print(f"one-time cache fill: {fill:.3f} s; a later run loads it from disk in {from_disk:.3f} s")
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_distractors.py [--seeds 100-109] [--real FILE ...] [--engines legacy,regions]
 
-Synthetic: mer_live.synthetic_distractors streams (40 s, six micro-expressions of 0.2-0.5 s and 1-3 px, five
+Synthetic: mer_live.synthetic.distractors streams (40 s, six micro-expressions of 0.2-0.5 s and 1-3 px, five
 blinks, a held smile (a macro-expression), talking, a head drift, an in-plane turn, a lighting step; face,
 amplitudes and timings vary by seed). The region spotter's settings were tuned on seeds 0-9: report on
 others (100-109 by default). Scored as MEGC does: a spotted interval is a true positive when its IoU with a
@@ -72,8 +72,8 @@ def main(argv=None) -> int:
     from mer_live.face import FaceDetector
     from mer_live.progress import progress
     from mer_live.runtime import OnnxClassifier
-    from mer_live.synthetic import LABEL_MOTIONS, motion_for
-    from mer_live.synthetic_distractors import make_distractor_stream
+    from mer_live.synthetic.render import LABEL_MOTIONS, motion_for
+    from mer_live.synthetic.distractors import make_distractor_stream
 
     engines = [name.strip() for name in args.engines.split(",")]
     unknown = [name for name in engines if name not in ENGINES]

@@ -5,8 +5,8 @@ a nano fusion model (ch3_1_fusion_cnn_like, GRAY_OF); each seed draws a new data
 seed. Per cell it prints the honest UF1 over seeds (mean, spread, min..max), the fraction of folds whose
 model did not fit its own training data (the collapse guard), and the wall time per run.
 
-Generators: "project" is mer_live.synthetic (one face, one motion field per class shared by every
-subject); "gaussian" is mer_live.synthetic_gaussian (a different real face per subject, and per-subject
+Generators: "project" is mer_live.synthetic.layouts (one face, one motion field per class shared by every
+subject); "gaussian" is mer_live.synthetic.gaussian (a different real face per subject, and per-subject
 scale, amplitude, noise, timing and motion sites: no field shared across subjects).
 Recipes: "paper" is the paper's constant AdamW rate; "stable" adds --warmup-epochs, cosine decay and
 --clip-grad (the values below).
@@ -37,8 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mer_live.synthetic import make_dataset
-from mer_live.synthetic_gaussian import make_gaussian_smic
+from mer_live.synthetic.layouts import make_dataset
+from mer_live.synthetic.gaussian import make_gaussian_smic
 from training import cli
 
 GENERATORS = ("project", "gaussian")

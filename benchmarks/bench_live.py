@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer_live.runtime import OnnxClassifier  # noqa: E402
+from mer_live.runtime import PROVIDER_CHOICES, OnnxClassifier  # noqa: E402
 from mer_live.streaming import demo  # noqa: E402
 from mer_live.streaming.engine import Engine, EngineConfig  # noqa: E402
 from mer_live.streaming.timings import format_stages  # noqa: E402
@@ -65,7 +65,7 @@ def rate(times: list[float]) -> float:
 def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: float = 3.0) -> tuple[float, float]:
     """(predictions/s of the model alone, windows/s of features + model) on one thread, back to back."""
     spec = classifier.spec
-    window = Window(index=0, t_start=0.0, t_end=spec.clip_seconds, frames=frames, captured_at=0.0, anchor_epoch=0)
+    window = Window(index=0, t_start=0.0, t_end=spec.clip_seconds, frames=frames, captured_at=0.0, box_changes=0)
     x = prepare_window(window, spec).features[None]
     classifier.predict(x)
     n, start = 0, time.perf_counter()
@@ -83,7 +83,7 @@ def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: fl
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the demo model)")
-    parser.add_argument("--provider", default="cpu", choices=("auto", "cpu", "cuda", "tensorrt"))
+    parser.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES)
     parser.add_argument("--fps", type=float, default=30.0, help="capture rate of the paced stream")
     parser.add_argument("--seconds", type=float, default=demo.DEMO_DURATION_S)
     parser.add_argument("--stride", type=float, default=0.1)

@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from mer_live.runtime import PROVIDER_CHOICES  # noqa: E402
 from mer_live.streaming import demo  # noqa: E402
 from mer_live.streaming.engine import Engine, EngineConfig  # noqa: E402
 from mer_live.streaming.sources import VideoFileSource  # noqa: E402
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the demo model, nano)")
-    parser.add_argument("--provider", default="cpu", choices=("auto", "cpu", "cuda", "tensorrt"))
+    parser.add_argument("--provider", default="cpu", choices=PROVIDER_CHOICES)
     args = parser.parse_args(argv)
 
     import torch

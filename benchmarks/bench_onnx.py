@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.onnx_export import export_checkpoint
+from export.onnx_export import EXPORTERS, export_checkpoint
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.models import create_model
 from mer_live.runtime import CPU, CUDA, OnnxClassifier, cuda_device_count
@@ -165,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=["live", "paper"])
     parser.add_argument("--skip-base", action="store_true", help="leave out the paper's full model")
-    parser.add_argument("--exporter", choices=("auto", "dynamo", "legacy"), default="auto")
+    parser.add_argument("--exporter", choices=EXPORTERS, default="auto")
     parser.add_argument("--cuda", choices=("auto", "on", "off"), default="auto",
                         help="GPU part (auto: when a CUDA GPU is found)")
     parser.add_argument("--ort-variants", action="store_true",

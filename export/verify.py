@@ -1,7 +1,7 @@
 """Does the exported file compute what the PyTorch model computes? ONNX Runtime (CPU) vs PyTorch, same inputs.
 
 Two inputs: a random batch (of 2 when the batch axis is dynamic: with the batch of 1 below that proves
-the axis really is dynamic) and the real features of a synthetic clip (mer_live.synthetic frames through
+the axis really is dynamic) and the real features of a synthetic clip (mer_live.synthetic.render frames through
 mer_live.features), which is what the live app feeds. The reference is always the float32 PyTorch
 model, so an fp16 export is judged against the model it stands in for.
 
@@ -81,7 +81,7 @@ class VerificationReport:
 def synthetic_features(spec: ModelSpec, seed: int = 0) -> np.ndarray:
     """(1, T, C, H, W) float32: a synthetic micro-expression clip through the real feature pipeline."""
     from mer_live.features import spec_features
-    from mer_live.synthetic import LABEL_MOTIONS, motion_for, synthetic_clip
+    from mer_live.synthetic.render import LABEL_MOTIONS, motion_for, synthetic_clip
 
     label = sorted(LABEL_MOTIONS)[0]  # class names without a synthetic motion (custom data) get a generic one
     for name in spec.class_names:

@@ -37,8 +37,9 @@ class SourceChoice:
             return cls("demo")
         return cls("file", text)
 
-    def source_spec(self) -> str:
-        """The string `mer_live.streaming.sources.open_source` understands."""
+    def source_argument(self) -> str:
+        """The `--source` text to open (`mer_live.streaming.source_argument.open_source`): a camera index, a
+        path or "synthetic"."""
         if self.kind == "camera":
             return str(int(self.value))
         if self.kind == "file":
@@ -103,7 +104,7 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     from mer_live.runtime import OnnxClassifier
     from mer_live.streaming import demo as demo_module
     from mer_live.streaming.engine import Engine, EngineConfig
-    from mer_live.streaming.sources import open_source, use_model_rate
+    from mer_live.streaming.source_argument import open_source, use_model_rate
 
     if not model_path:
         if choice.kind != "demo":
@@ -117,7 +118,7 @@ def build_engine(choice: SourceChoice, model_path: str | None, listener: EngineL
     if choice.kind == "demo":
         source = demo_module.demo_source(realtime=True)
     else:
-        source = open_source(choice.source_spec(), realtime=True, fps=fps)
+        source = open_source(choice.source_argument(), realtime=True, fps=fps)
         rate_note = use_model_rate(source, classifier.spec, fps)
         if rate_note:
             listener.on_status(StatusMessage("info", rate_note))

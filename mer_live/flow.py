@@ -1,4 +1,4 @@
-"""Optical flow between consecutive frames: OpenCV Farneback with the seed's parameters."""
+"""Optical flow between consecutive frames: OpenCV Farneback with the original code's parameters."""
 from __future__ import annotations
 
 import cv2

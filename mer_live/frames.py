@@ -1,6 +1,6 @@
 """Frame files: temporal order from the number in the file name, and reading with clear errors.
 
-The seed sorted frame paths as strings, so `img100.jpg` came before `img46.jpg` and clips were
+The original code sorted frame paths as strings, so `img100.jpg` came before `img46.jpg` and clips were
 shuffled in time; here the order is the integer in the file name.
 """
 from __future__ import annotations

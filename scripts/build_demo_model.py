@@ -8,7 +8,7 @@ minutes on a 2-core CPU and prints where the time went.
 Why a direct training loop and not `mer-train --final`: the live engine classifies sliding windows of a
 stream (the motion anywhere inside a 0.5 s window, crop from the tracker's still box), not onset-to-offset
 dataset clips, so the demo model is trained on exactly those windows: synthetic streams
-(mer_live.synthetic.make_stream), MTCNN box on the first frame, mer_live.streaming.window.prepare_window
+(mer_live.synthetic.stream.make_stream), MTCNN box on the first frame, mer_live.streaming.window.prepare_window
 (the engine's own features), exported with the project's verified exporter
 (export.onnx_export.export_checkpoint, which keeps no source paths in the file).
 
@@ -56,7 +56,7 @@ def stream_windows(seed: int, spec: ModelSpec, min_overlap: float = 0.6, step: i
     from mer_live.face import FaceDetector, crop, square_box
     from mer_live.streaming.face_tracker import TrackerConfig
     from mer_live.streaming.window import Window, prepare_window
-    from mer_live.synthetic import make_stream
+    from mer_live.synthetic.stream import make_stream
 
     rng = np.random.default_rng([seed, 7])
     labels = [c for c in CLASSES for _ in range(2)]
@@ -79,7 +79,7 @@ def stream_windows(seed: int, spec: ModelSpec, min_overlap: float = 0.6, step: i
             overlap = min(end, event.end_frame) - max(first, event.start_frame) + 1
             if overlap >= min_overlap * (event.end_frame - event.start_frame + 1):
                 window = Window(index=0, t_start=first / spec.fps, t_end=end / spec.fps, frames=crops[first:end + 1],
-                                captured_at=0.0, anchor_epoch=0)
+                                captured_at=0.0, box_changes=0)
                 xs.append(prepare_window(window, spec).features)
                 ys.append(CLASSES.index(event.label_name))
     return np.stack(xs), np.array(ys)

@@ -1,4 +1,4 @@
-"""Shared, session-scoped synthetic data (mer_live.synthetic), generated once per test run in a few seconds.
+"""Shared, session-scoped synthetic data (mer_live.synthetic.layouts), generated once per test run in a few seconds.
 
 Fixtures (treat them as read-only; copy a tree before changing or preparing it):
 - `synth_root` -> Path: a DATA_PATH holding small CROPPED datasets in the real layouts:
@@ -9,7 +9,7 @@ Fixtures (treat them as read-only; copy a tree before changing or preparing it):
                           each, with SAMM_Micro_FACS_Codes_v2.xlsx (13 preamble rows; Others written "Other")
   32x32 RGB frames, 6..12 frames per clip, seed 0. `load_dataset(synth_root, name)` works for
   SMIC, CASME2, SAMM and CDE.
-- `synth_manifest` -> dict name -> mer_live.synthetic.SyntheticDataset for `synth_root` (what was
+- `synth_manifest` -> dict name -> mer_live.synthetic.layouts.SyntheticDataset for `synth_root` (what was
   written: per clip the subject, clip id, emotion as written, frame paths in order, face box, timing).
 - `raw_smic_root` -> Path: a root with an UNCROPPED SMIC tree at raw_smic_root/SMIC/HS/... (2 subjects x
   3 classes x 1 clip, 4..5 frames of 96x128 with background) for `mer-prepare --dir <root>/SMIC --ext bmp`
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pytest
 
-from mer_live import synthetic
+from mer_live.synthetic.layouts import make_dataset
 
 SYNTH_KW = dict(subjects=3, clips_per_class=1, seed=0, image_size=32, frames_range=(6, 12), dropped_per_subject=1)
 RAW_KW = dict(subjects=2, clips_per_class=1, seed=0, raw=True, raw_size=(96, 128), frames_range=(4, 5))
@@ -32,7 +32,7 @@ RAW_KW = dict(subjects=2, clips_per_class=1, seed=0, raw=True, raw_size=(96, 128
 @pytest.fixture(scope="session")
 def synth_manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    return {name: synthetic.make_dataset(root, name, **SYNTH_KW) for name in ("SMIC", "CASME2", "SAMM")}
+    return {name: make_dataset(root, name, **SYNTH_KW) for name in ("SMIC", "CASME2", "SAMM")}
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +42,7 @@ def synth_root(synth_manifest):
 
 @pytest.fixture(scope="session")
 def raw_smic_manifest(tmp_path_factory):
-    return synthetic.make_dataset(tmp_path_factory.mktemp("raw_smic"), "SMIC", **RAW_KW)
+    return make_dataset(tmp_path_factory.mktemp("raw_smic"), "SMIC", **RAW_KW)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ def test_an_unknown_option_value_is_refused_with_a_suggestion_not_corrected(caps
     assert "invalid choice: 'nnao'; did you mean 'nano'? (choose from base, small, tiny, nano)" in err
 
 
-@pytest.mark.parametrize("command", ["training.cli", "mer_live.synthetic", "gui.cli", "export.cli"])
+@pytest.mark.parametrize("command", ["training.cli", "mer_live.synthetic.cli", "gui.cli", "export.cli"])
 def test_help_shows_each_real_default_once(command, capsys):
     import importlib
 
@@ -26,7 +26,7 @@ def test_help_shows_each_real_default_once(command, capsys):
     assert "(default: None)" not in text and "(default: False)" not in text
     assert not re.search(r"default[^()]*\)\s*\(default", text), text
     expected = {"training.cli": ["epochs per fold (default: 100)", "(default: 224 224)"],
-                "mer_live.synthetic": ["clips per subject and class (default: 3)", "(default: 10 30)"],
+                "mer_live.synthetic.cli": ["clips per subject and class (default: 3)", "(default: 10 30)"],
                 "gui.cli": ["seconds between windows (default: 0.1)"], "export.cli": ["(default 18)"]}[command]
     for phrase in expected:
         assert phrase in text

@@ -68,7 +68,7 @@ def test_cde_merges_the_three_with_the_megc2019_mapping(synth_root, synth_manife
                 expected[(f"{name}/{c.subject}", c.clip_id)] = target
     assert {(c.subject, c.clip_id): c.label_name for c in index.clips} == expected
     assert index.dropped == dropped
-    assert dropped["SAMM:Others"] == 3 and dropped["CASME2:others"] == 3  # Others dropped (the seed's defect fixed)
+    assert dropped["SAMM:Others"] == 3 and dropped["CASME2:others"] == 3  # Others dropped, as MEGC 2019 does
     assert index.class_counts() == {"negative": 3 + 6 + 9, "positive": 9, "surprise": 9}
     assert len(index.subjects) == 9 and "SMIC/s01" in index.subjects and "SAMM/006" in index.subjects
     assert {c.fps for c in index.clips if c.dataset == "SMIC"} == {100.0}

@@ -21,7 +21,7 @@ def test_frame_without_number_is_refused():
 
 def test_sorted_frames_is_temporal_not_string_order():
     names = ["img100.jpg", "img46.jpg", "img9.jpg", "img10.jpg"]
-    assert sorted(names) == ["img10.jpg", "img100.jpg", "img46.jpg", "img9.jpg"]  # the seed's (wrong) order
+    assert sorted(names) == ["img10.jpg", "img100.jpg", "img46.jpg", "img9.jpg"]  # the original code's (wrong) order
     assert [p.name for p in sorted_frames(names)] == ["img9.jpg", "img10.jpg", "img46.jpg", "img100.jpg"]
 
 

@@ -106,7 +106,7 @@ def _on_meta(name: str, **kw) -> nn.Module:
         return create_model(name, CLASSES, **kw)
 
 
-def test_base_swin_is_the_seeds_video_swin_b():
+def test_base_swin_is_the_original_codes_video_swin_b():
     model = _on_meta("ch3_swin")
     swin = model.backbone.swin
     proj = swin.patch_embed.proj

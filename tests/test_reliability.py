@@ -36,7 +36,7 @@ from mer_live.frames import FrameReadError, read_frame, write_frame
 from mer_live.prepare import main as mer_prepare
 from mer_live.spec import ModelSpec
 from mer_live.streaming import demo
-from mer_live.synthetic import main as mer_synth
+from mer_live.synthetic.cli import main as mer_synth
 from training import run as train_run
 from training.cli import main as mer_train
 

@@ -1,5 +1,5 @@
 """The region spotter in the engine: micro-expressions are found, and a face that moves, blinks, smiles,
-talks, leaves or is re-anchored is never one. Streams from mer_live.synthetic_distractors (small frames);
+talks, leaves or is re-anchored is never one. Streams from mer_live.synthetic.distractors (small frames);
 the face detector is replaced by the generator's own truth (no MTCNN) except on the real clip."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.sources import ArraySource, Frame
 from mer_live.streaming.spotting import SpotterConfig
 from mer_live.streaming.timings import STAGES
-from mer_live.synthetic_distractors import make_distractor_stream
+from mer_live.synthetic.distractors import make_distractor_stream
 
 SIZE = (120, 160)
 

@@ -13,7 +13,8 @@ from mer_live.streaming.detection import DetectionConfig
 from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.handoff import Inbox
 from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
-from mer_live.streaming.sources import ArraySource, FolderSource, SourceError, open_source
+from mer_live.streaming.source_argument import open_source
+from mer_live.streaming.sources import ArraySource, FolderSource, SourceError
 from mer_live.streaming.legacy_spotting import LegacySpotterConfig
 
 FPS = 50.0

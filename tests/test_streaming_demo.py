@@ -71,7 +71,7 @@ def test_real_mtcnn_box_holds_still_on_a_still_noisy_face():
 
     from mer_live.face import FaceDetector
     from mer_live.streaming.face_tracker import FaceTracker
-    from mer_live.synthetic import make_stream
+    from mer_live.synthetic.stream import make_stream
 
     frames, _ = make_stream(events=(), duration_s=12 / 30, fps=30, seed=3, noise=2.0)
     detector, tracker = FaceDetector(), FaceTracker()

@@ -6,7 +6,10 @@ import pytest
 from mer_live.datasets import catalog
 from mer_live.flow import clip_flow
 from mer_live.frames import read_frames
-from mer_live.synthetic import main, make_dataset, make_stream, motion_for, synthetic_clip
+from mer_live.synthetic.cli import main
+from mer_live.synthetic.layouts import make_dataset
+from mer_live.synthetic.render import motion_for, synthetic_clip
+from mer_live.synthetic.stream import make_stream
 
 
 def test_layouts_match_the_readers(synth_root, synth_manifest):

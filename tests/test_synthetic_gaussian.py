@@ -9,7 +9,7 @@ import pytest
 from mer_live.datasets import load_dataset
 from mer_live.flow import farneback, to_gray
 from mer_live.frames import read_frames
-from mer_live.synthetic_gaussian import make_gaussian_smic
+from mer_live.synthetic.gaussian import make_gaussian_smic
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Prepared-clip cache: decode, resize, fix the length and compute flow ONCE per clip, reuse everywhere.
 
-The seed recomputed Farneback flow for every clip in every epoch of every fold (16 folds x 100 epochs).
+The original code recomputed Farneback flow for every clip in every epoch of every fold (16 folds x 100 epochs).
 Here a clip's `PreparedClip` (frames + flow) is computed once and kept on disk (one .npz per clip, written
 atomically), and its composed model input (T, C, H, W) is kept in memory, under a key of everything that
 changes it: the frame files (path, size, mtime), image size, frame count, interpolation, whether flow is

@@ -21,7 +21,7 @@ def epoch_plan(labels: Sequence[int], seed: int, fold_tag: int, epoch: int,
                imbalanced: bool) -> list[tuple[int, int]]:
     """[(clip index, augmentation seed)] for one training epoch.
 
-    Plain: a shuffle of every clip. Imbalanced (the seed's sampler): len(labels) draws with replacement,
+    Plain: a shuffle of every clip. Imbalanced (the original code's sampler): len(labels) draws with replacement,
     each clip weighted 1 / (count of its class).
     """
     rng = np.random.default_rng([seed, fold_tag, epoch])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-# The seed's optimiser settings (AdamW), fixed as in the paper.
+# The original code's optimiser settings (AdamW), fixed as in the paper.
 BETAS = (0.9, 0.999)
 WEIGHT_DECAY = 0.05
 

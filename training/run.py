@@ -53,8 +53,8 @@ WHERE_CLIPS_LIVE = {
 
 
 @dataclass
-class Work:
-    """One unit of training: a LOSO fold (subject) or the final model (subject None)."""
+class FoldJob:
+    """One training job: a LOSO fold (its held-out subject) or the final model (subject None)."""
 
     order: int
     subject: str | None
@@ -236,14 +236,14 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def fold_summary(work: Work, clips: list[ClipRecord], outcome: FoldOutcome, num_classes: int,
+def fold_summary(job: FoldJob, clips: list[ClipRecord], outcome: FoldOutcome, num_classes: int,
                  attempts: list[dict[str, Any]]) -> tuple[dict, dict]:
     labels = [c.label for c in clips]
     last = scores_from_predictions(labels, outcome.heldout_preds[-1], num_classes)
     best = test_selected_epoch(labels, outcome.heldout_preds, num_classes)
     predictions = {
-        "subject": work.subject,
-        "order": work.order,
+        "subject": job.subject,
+        "order": job.order,
         "clip_ids": [c.clip_id for c in clips],
         "labels": labels,
         "pred_last": outcome.heldout_preds[-1],
@@ -252,8 +252,8 @@ def fold_summary(work: Work, clips: list[ClipRecord], outcome: FoldOutcome, num_
         "pred_per_epoch": outcome.heldout_preds,
     }
     result = {
-        "subject": work.subject,
-        "order": work.order,
+        "subject": job.subject,
+        "order": job.order,
         "clips": len(clips),
         "epochs": outcome.epochs_run,
         "last": last,
@@ -266,8 +266,8 @@ def fold_summary(work: Work, clips: list[ClipRecord], outcome: FoldOutcome, num_
     return predictions, result
 
 
-def load_fold(out_dir: Path, work: Work) -> dict[str, Any]:
-    folder = out_dir / work.folder
+def load_fold(out_dir: Path, job: FoldJob) -> dict[str, Any]:
+    folder = out_dir / job.folder
     fold = read_json(folder / "predictions.json")
     result = read_json(folder / "result.json")
     if "per_epoch" not in result:
@@ -278,21 +278,21 @@ def load_fold(out_dir: Path, work: Work) -> dict[str, Any]:
     return fold
 
 
-def train_fold(work: Work, options: TrainOptions, k: int, make_sets, device: torch.device, quiet: bool,
+def train_fold(job: FoldJob, options: TrainOptions, k: int, make_sets, device: torch.device, quiet: bool,
                logger: FoldLogger, ctx: distributed.Context) -> tuple[FoldOutcome, list[dict[str, Any]]]:
     """Train the fold; with --retry-collapsed N, again from another initialisation while it did not fit its
     training data (at most N more times). Every attempt is returned for the report; the last one counts."""
     attempts: list[dict[str, Any]] = []
     for attempt in range(options.retry_collapsed + 1):
         train_set, held_set = make_sets()
-        outcome = train_model(options, k, train_set, held_set, work.subject, device, quiet=quiet,
-                              on_epoch=logger.epoch_callback(work.subject, attempt), ctx=ctx, attempt=attempt)
+        outcome = train_model(options, k, train_set, held_set, job.subject, device, quiet=quiet,
+                              on_epoch=logger.epoch_callback(job.subject, attempt), ctx=ctx, attempt=attempt)
         attempts.append({"attempt": attempt + 1, "train_uf1": outcome.per_epoch[-1]["train_uf1"],
                          "collapsed": outcome.collapse})
         if outcome.collapse is None:
             break
         if ctx.rank == 0 or options.distribute != "ddp":
-            name = "the final model" if work.subject is None else f"fold {work.subject}"
+            name = "the final model" if job.subject is None else f"fold {job.subject}"
             more = attempt < options.retry_collapsed
             write(f"mer-train: warning: {name} did not fit its training data ({outcome.collapse})"
                   + ("; retrying from another initialisation" if more else f"; try {advice(options)}"))
@@ -300,19 +300,19 @@ def train_fold(work: Work, options: TrainOptions, k: int, make_sets, device: tor
 
 
 # ---------------------------------------------------------------- the run
-def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: ClipCache, spec: ModelSpec,
-             device: torch.device, out_dir: Path, logger: FoldLogger, quiet: bool = False,
-             ctx: distributed.Context | None = None) -> dict[str, Any] | None:
+def run_job(job: FoldJob, options: TrainOptions, index: DatasetIndex, cache: ClipCache, spec: ModelSpec,
+            device: torch.device, out_dir: Path, logger: FoldLogger, quiet: bool = False,
+            ctx: distributed.Context | None = None) -> dict[str, Any] | None:
     """Train one unit and write its files (with --distribute ddp: every rank trains, rank 0 writes)."""
     ctx = ctx or distributed.Context()
     k = len(index.class_names)
-    if work.subject is None:
+    if job.subject is None:
         train_clips, held_clips = list(index.clips), []
     else:
-        train_clips = [c for c in index.clips if c.subject != work.subject]
-        held_clips = [c for c in index.clips if c.subject == work.subject]
+        train_clips = [c for c in index.clips if c.subject != job.subject]
+        held_clips = [c for c in index.clips if c.subject == job.subject]
     if not train_clips:
-        raise TrainingError(f"fold {work.subject}: no training clips left (the dataset has one subject); "
+        raise TrainingError(f"fold {job.subject}: no training clips left (the dataset has one subject); "
                             "LOSO needs at least two subjects with clips")
 
     def dataset(clips, augment):
@@ -322,11 +322,11 @@ def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: Clip
     def make_sets():
         return dataset(train_clips, True), (dataset(held_clips, False) if held_clips else None)
 
-    outcome, attempts = train_fold(work, options, k, make_sets, device, quiet, logger, ctx)
+    outcome, attempts = train_fold(job, options, k, make_sets, device, quiet, logger, ctx)
     if ctx.rank != 0 and options.distribute == "ddp" and ctx.initialised:
         return None   # rank 0 holds the same outcome and writes it
-    folder = out_dir / work.folder
-    info = {"held_out": work.subject, "epoch": outcome.epochs_run, "epochs": options.epochs,
+    folder = out_dir / job.folder
+    info = {"held_out": job.subject, "epoch": outcome.epochs_run, "epochs": options.epochs,
             "options": options.to_dict(), "seed": options.seed, "class_names": list(index.class_names),
             "model": options.model, "mer_live_version": _version()}
     if not held_clips:
@@ -336,11 +336,11 @@ def run_work(work: Work, options: TrainOptions, index: DatasetIndex, cache: Clip
         save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
         write_text_atomic(folder / "result.json", json.dumps(result, indent=2))
         return result
-    predictions, result = fold_summary(work, held_clips, outcome, k, attempts)
+    predictions, result = fold_summary(job, held_clips, outcome, k, attempts)
     info["heldout_scores"] = {"acc": result["last"]["acc"], "uf1": result["last"]["uf1"]}
     write_text_atomic(folder / "predictions.json", json.dumps(predictions, indent=1))
     save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
-    logger.fold_done(work.subject, cache, held_clips, predictions, index.class_names, folder)
+    logger.fold_done(job.subject, cache, held_clips, predictions, index.class_names, folder)
     write_text_atomic(folder / "result.json", json.dumps(result, indent=2))  # last: marks the fold finished
     return result
 
@@ -391,30 +391,30 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
     distributed.barrier(ctx)
 
-    work = [] if options.final_only else [Work(i, s) for i, s in enumerate(subjects)]
+    jobs = [] if options.final_only else [FoldJob(i, s) for i, s in enumerate(subjects)]
     if options.final or options.final_only:
-        work.append(Work(len(work), None))
-    pending = [w for w in work if not (out_dir / w.folder / "result.json").is_file()]
+        jobs.append(FoldJob(len(jobs), None))
+    pending = [job for job in jobs if not (out_dir / job.folder / "result.json").is_file()]
     pending = distributed.broadcast(ctx, pending)  # every rank shares out the same list
     mine = pending if options.distribute == "ddp" else pending[ctx.rank::ctx.world]
-    if ctx.rank == 0 and len(pending) < len(work):
-        print(f"resuming {out_dir}: {len(work) - len(pending)} of {len(work)} done, {len(pending)} to run")
+    if ctx.rank == 0 and len(pending) < len(jobs):
+        print(f"resuming {out_dir}: {len(jobs) - len(pending)} of {len(jobs)} done, {len(pending)} to run")
 
-    folds_here = [w for w in mine if w.subject is not None]   # the final model is no fold: it is named apart
+    folds_here = [job for job in mine if job.subject is not None]   # the final model is no fold: it is named apart
     bar = progress(total=len(folds_here), desc=f"LOSO {options.model} {options.dataset}"
                    + (f" rank {ctx.rank}" if ctx.world > 1 and options.distribute != "ddp" else ""), unit="fold",
                    position=0, disable=quiet or not folds_here, log_every_s=0)
     done_truth: list[int] = []
     done_pred: list[int] = []
-    for item in mine:
-        if item.subject is None:
+    for job in mine:
+        if job.subject is None:
             if not quiet:
                 write("final model: training on every subject")
         else:
-            bar.set_description(f"held out {item.subject}", refresh=False)
-        result = run_work(item, options, index, cache, spec, device, out_dir, logger, quiet, ctx)
-        if item.subject is not None and result is not None:
-            fold = read_json(out_dir / item.folder / "predictions.json")
+            bar.set_description(f"held out {job.subject}", refresh=False)
+        result = run_job(job, options, index, cache, spec, device, out_dir, logger, quiet, ctx)
+        if job.subject is not None and result is not None:
+            fold = read_json(out_dir / job.folder / "predictions.json")
             done_truth += fold["labels"]
             done_pred += fold["pred_last"]
             uf1 = scores_from_predictions(done_truth, done_pred, len(index.class_names))["uf1"]
@@ -431,7 +431,7 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         return None
     from training.report import build_report, console_summary
 
-    folds = [load_fold(out_dir, w) for w in work if w.subject is not None]
+    folds = [load_fold(out_dir, job) for job in jobs if job.subject is not None]
     report = build_report(out_dir, folds, index.class_names, options.to_dict() | {"image_size": list(options.image_size)},
                           advice(options))
     logger.report_done(report, folds)

@@ -1,6 +1,6 @@
 """Facts of each dataset in ONE place: class maps, LOSO subjects, frame rates and on-disk layouts.
 
-Everything here follows the seed system's facts (the project's shared REFERENCE.md); readers, the synthetic
+Everything here follows the original code's facts (the project's shared REFERENCE.md); readers, the synthetic
 generator, training and the live app take these facts from here and nowhere else.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ EMOTION_ALIASES: dict[str, dict[str, str]] = {
 }
 
 # MEGC 2019 composite (CDE): source class -> composite class; absent = dropped.
-# SAMM "Others" is dropped as the MEGC 2019 standard does (DEFECT in the seed: it mapped it to negative).
+# SAMM "Others" is dropped as the MEGC 2019 standard does (DEFECT in the original code: it mapped it to negative).
 CDE_MAP: dict[str, dict[str, str]] = {
     "SMIC": {"ne": "negative", "po": "positive", "sur": "surprise"},
     "CASME2": {"disgust": "negative", "repression": "negative", "happiness": "positive",
@@ -88,3 +88,5 @@ SAMM_COLUMNS = {"subject": "Subject", "filename": "Filename", "emotion": "Estima
 # Raw (uncropped) layouts for mer-prepare: `mer-prepare --dir DATA/<raw>` writes `DATA/<raw>_CROP`, which
 # is where the readers above look (SAMM's sheet is copied along). CASME II ships its own cropped frames.
 RAW_DIRS = {"SMIC": ("SMIC",), "SAMM": ("SAMM", "SAMM")}
+# The fix the readers name when a *_CROP tree is missing or empty.
+PREPARE_HINT = "run `mer-prepare --dir <raw dataset folder> --ext <ext>` to make the *_CROP tree"

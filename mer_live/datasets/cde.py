@@ -2,7 +2,7 @@
 
 Mapping (catalog.CDE_MAP): CASME II disgust and repression -> negative, happiness -> positive,
 surprise -> surprise, others dropped; SAMM Anger, Contempt, Disgust, Fear, Sadness -> negative,
-Happiness -> positive, Surprise -> surprise, Others dropped. The seed mapped SAMM Others to
+Happiness -> positive, Surprise -> surprise, Others dropped. The original code mapped SAMM Others to
 negative (a DEFECT: the MEGC 2019 standard drops it, giving 442 clips from 68 subjects).
 Subjects keep their dataset as a prefix ("SMIC/s01", "CASME2/sub01", "SAMM/006") so LOSO holds
 out one person, never two people who share a number.

@@ -1,11 +1,9 @@
-"""On-disk checks shared by the readers: required folders, and the hint that names mer-prepare."""
+"""On-disk checks shared by the readers: required folders."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from mer_live.datasets.records import DatasetError
-
-PREPARE_HINT = "run `mer-prepare --dir <raw dataset folder> --ext <ext>` to make the *_CROP tree"
 
 
 def require_dir(path: Path, what: str, fix: str) -> Path:

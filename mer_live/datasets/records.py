@@ -118,8 +118,7 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
 
     A kept clip whose folder is missing or holds no frames is an error, never skipped.
     """
-    from mer_live.datasets.catalog import CLASS_NAMES, DROPPED_EMOTIONS
-    from mer_live.datasets.files import PREPARE_HINT
+    from mer_live.datasets.catalog import CLASS_NAMES, DROPPED_EMOTIONS, PREPARE_HINT
     from mer_live.frames import frame_files
 
     clips: list[ClipRecord] = []

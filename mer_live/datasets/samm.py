@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mer_live.datasets import catalog
-from mer_live.datasets.files import PREPARE_HINT, require_dir
+from mer_live.datasets.catalog import PREPARE_HINT
+from mer_live.datasets.files import require_dir
 from mer_live.datasets.records import SheetClip
 from mer_live.datasets.sheet import sheet_clips
 

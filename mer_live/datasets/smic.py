@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 from mer_live.datasets import catalog
-from mer_live.datasets.files import PREPARE_HINT, require_dir
+from mer_live.datasets.catalog import PREPARE_HINT
+from mer_live.datasets.files import require_dir
 from mer_live.datasets.records import DatasetError, SheetClip, canonical_emotion
 
 SAMPLE_NAME = re.compile(r"^s(\d+)_([A-Za-z]+)_(\d+)$")

@@ -1,7 +1,7 @@
 """Late fusion (the paper's model): flow and appearance each go through their own backbone.
 
 Each backbone's pooled feature vector is concatenated and ONE linear layer classifies, exactly as the
-seed: no dropout, no extra layers. The flow is always the input's first 3 channels (magnitude, dx, dy);
+original code: no dropout, no extra layers. The flow is always the input's first 3 channels (magnitude, dx, dy);
 the rest (1 gray or 3 RGB) is the appearance.
 """
 from __future__ import annotations

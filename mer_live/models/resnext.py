@@ -27,7 +27,7 @@ class ResNeXtConfig:
         return self.widths[-1] * EXPANSION
 
 
-# base = the seed's 3D ResNeXt-101; small = ResNeXt-50; tiny/nano = same design, narrower and shallower.
+# base = the original code's 3D ResNeXt-101; small = ResNeXt-50; tiny/nano = same design, narrower and shallower.
 RESNEXT_CONFIGS: dict[str, ResNeXtConfig] = {
     "base": ResNeXtConfig((3, 4, 23, 3)),
     "small": ResNeXtConfig((3, 4, 6, 3)),

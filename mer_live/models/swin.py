@@ -30,7 +30,7 @@ class SwinConfig:
         return self.embed_dim * 2 ** (len(self.depths) - 1)
 
 
-# base = the seed's Video Swin-B; small/tiny = torchvision swin3d_s / swin3d_t; nano = same design, tiny.
+# base = the original code's Video Swin-B; small/tiny = torchvision swin3d_s / swin3d_t; nano = same design, tiny.
 SWIN_CONFIGS: dict[str, SwinConfig] = {
     "base": SwinConfig(128, (2, 2, 18, 2), (4, 8, 16, 32), drop_path=0.2),
     "small": SwinConfig(96, (2, 2, 18, 2), (3, 6, 12, 24), drop_path=0.1),

@@ -29,7 +29,7 @@ class TimeSformerConfig:
         return self.embed_dim
 
 
-# base = the seed's TimeSformer-B; small/tiny follow DeiT-S/Ti widths; nano is for tests and the live demo.
+# base = the original code's TimeSformer-B; small/tiny follow DeiT-S/Ti widths; nano is for tests and the live demo.
 TIMESFORMER_CONFIGS: dict[str, TimeSformerConfig] = {
     "base": TimeSformerConfig(768, 12, 12, drop_path=0.1),
     "small": TimeSformerConfig(384, 12, 6, drop_path=0.1),

@@ -8,7 +8,7 @@ report: a head drift (about 30 px over 1.5 s at 320x240), blinks (annotated in C
 sheet), a 4-6 degree in-plane head turn, a lighting step and talking; noise, sway and timings differ per
 video (synthetic_script, synthetic_render). Everything is deterministic from `seed`.
 
-This generator is independent of the one the spotter is tuned on (mer_live/synthetic_distractors.py): the
+This generator is independent of the one the spotter is tuned on (mer_live/synthetic/distractors.py): the
 figures it gives are held-out figures. `pitfalls=True` also writes the sheets' known irregularities
 (offset 0, apex 0 or -1, onset 0, offsets past the end, folder-name case, the unlabeled duplicate folder),
 for the readers' tests; `SyntheticVideo.expected` is then what a reader must make of them.

@@ -1,7 +1,7 @@
 """Faces for the synthetic long videos: an RGB image, its five facial landmarks, and the facial points and
 regions derived from them, so any frontal face photo can be animated the same way.
 
-The astronaut photo (skimage.data.astronaut(), bundled, the face `mer_live.synthetic` also renders) comes
+The astronaut photo (skimage.data.astronaut(), bundled, the face `mer_live.synthetic.render` also renders) comes
 with its landmarks measured once by MTCNN; any other image (e.g. a neutral frame of a real video, given by
 path from a test or benchmark) has its landmarks found by MTCNN when it is loaded.
 """

@@ -1,6 +1,6 @@
 """The demo: a synthetic stream and a small model trained on synthetic motions, for a fresh install.
 
-No camera, no dataset, no network: `demo_source()` renders a still face (mer_live.synthetic.make_stream)
+No camera, no dataset, no network: `demo_source()` renders a still face (mer_live.synthetic.stream.make_stream)
 with micro-motions of SMIC's three classes at known times, and `demo_model_path()` is the shipped
 mer_live/assets/demo_model.onnx (a nano late-fusion model, rebuilt by scripts/build_demo_model.py from
 synthetic streams of OTHER seeds than the demo stream's). The demo model knows only these synthetic motions.
@@ -42,7 +42,7 @@ def demo_model_path() -> Path:
 def demo_source(realtime: bool = False, seed: int = DEMO_SEED, events=DEMO_EVENTS,
                 duration_s: float = DEMO_DURATION_S, fps: float = DEMO_FPS) -> ArraySource:
     """The synthetic demo stream; `.truth` holds make_stream's StreamEvents, `.truth_events` (start, end, label)."""
-    from mer_live.synthetic import make_stream
+    from mer_live.synthetic.stream import make_stream
 
     frames, truth = make_stream(events=events, duration_s=duration_s, fps=fps, seed=seed, event_s=DEMO_EVENT_S)
     source = ArraySource(frames, fps=fps, realtime=realtime, name="demo stream (synthetic)")

@@ -167,8 +167,8 @@ class Engine:
         self._result_clock: collections.deque = collections.deque(maxlen=60)
         self._started_at: float | None = None
         self._finished_at: float | None = None
-        self._anchor_epoch = 0
-        self._spot_epoch = 0
+        self._box_changes = 0                   # how many times the crop box changed (refilling the window)
+        self._spotted_box_changes = 0           # box_changes of the last window the first spotter scored
         self._next_window_t: float | None = None
         self._last_t: float | None = None
         self._spot_t: float | None = None       # the last frame the spotter saw
@@ -349,7 +349,7 @@ class Engine:
         if not self.config.classify_windows:
             return
         score, candidate = (self.spotter.score, self.spotter.active) if self.spotter else (0.0, False)
-        window = self.buffer.snapshot(self._windows_made - 1, captured_at, self._anchor_epoch, score, candidate)
+        window = self.buffer.snapshot(self._windows_made - 1, captured_at, self._box_changes, score, candidate)
         if sync:
             self._batch.append(window)
             if len(self._batch) >= self.config.batch:
@@ -386,7 +386,7 @@ class Engine:
             return
         window = None
         if self.buffer is not None and segment.kind == "micro":
-            window = self.buffer.span((segment.start + segment.end) / 2, captured_at, self._anchor_epoch)
+            window = self.buffer.span((segment.start + segment.end) / 2, captured_at, self._box_changes)
         job = _EventJob(segment, window)
         if sync:
             self._emit_event(self._event_from(job))
@@ -475,7 +475,7 @@ class Engine:
         if self.spotter is not None:
             self.spotter.reset(keep_baseline=same_face)
         self._spot_t = None
-        self._anchor_epoch += 1
+        self._box_changes += 1
         self._next_window_t = None
 
     # ------------------------------------------------------------------ inference
@@ -537,8 +537,8 @@ class Engine:
 
     def _legacy_score(self, window: Window, prepared):
         """mer-live's first spotter on one window: (score, candidate, active span)."""
-        if window.anchor_epoch != self._spot_epoch:
-            self._spot_epoch = window.anchor_epoch
+        if window.box_changes != self._spotted_box_changes:
+            self._spotted_box_changes = window.box_changes
             self._emit_event(self.events.close(), window.t_start)
             self.legacy_spotter.reset()
         step_threshold = self.legacy_spotter.step_threshold()

@@ -2,7 +2,7 @@
 
 A micro-expression moves the face by a pixel or two; a detector's box jitters by about as much from frame
 to frame. Cropping each frame with a fresh box would turn that jitter into flow larger than the expression
-(the seed crops every clip with the box of its first frame for the same reason). So the tracker holds one
+(the original code crops every clip with the box of its first frame for the same reason). So the tracker holds one
 box and re-anchors it only when:
 
 - the face moved: the detected box's centre moved more than `move_fraction` (15 %) of the anchored box's

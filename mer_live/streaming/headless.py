@@ -21,7 +21,8 @@ from mer_live.atomic import atomic_path
 from mer_live.progress import progress, write
 from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
-from mer_live.streaming.sources import FrameSource, SourceError, open_source, use_model_rate
+from mer_live.streaming.source_argument import open_source, use_model_rate
+from mer_live.streaming.sources import FrameSource, SourceError
 from mer_live.streaming.timings import format_stages
 
 WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")

@@ -1,4 +1,4 @@
-"""Frame sources for the live engine: webcam, video file, folder of frames, synthetic stream.
+"""Frame sources for the live engine: webcam, video file, folder of frames, frames in memory (the synthetic stream).
 
 Every source yields `Frame(index, timestamp, rgb)` with a capture timestamp in seconds since the source
 started: the real clock for cameras, `index / fps` for files, folders and the synthetic stream (so results
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -279,44 +279,6 @@ class ArraySource(FrameSource):
         if self._index >= len(self.frames):
             return None
         return self.frames[self._index]
-
-
-def synthetic_source(realtime: bool = False, **stream_kwargs) -> ArraySource:
-    """A still face with micro-motions at known times: the demo stream (mer_live.streaming.demo)."""
-    from mer_live.streaming.demo import demo_source
-
-    return demo_source(realtime=realtime, **stream_kwargs)
-
-
-def open_source(spec: str | int, realtime: bool = False, fps: float | None = None,
-                synthetic_factory: Callable[[], FrameSource] | None = None) -> FrameSource:
-    """Parse `--source`: a camera index, `synthetic`, a folder of frames or a video file."""
-    text = str(spec).strip()
-    if text.isdigit():
-        return CameraSource(int(text), realtime=True)
-    if text.lower() in ("synthetic", "demo"):
-        if synthetic_factory is not None:
-            return synthetic_factory()
-        return synthetic_source(realtime=realtime)
-    path = Path(text).expanduser()
-    if path.is_dir():
-        return FolderSource(path, fps=fps or DEFAULT_FILE_FPS, realtime=realtime)
-    if path.is_file():
-        return VideoFileSource(path, realtime=realtime, fps=fps)
-    raise SourceError(f"--source {text!r} is neither a camera index (0, 1, ...), 'synthetic', an existing "
-                      f"folder of frames nor an existing video file; check the path")
-
-
-def use_model_rate(source: FrameSource, spec, fps_given: float | None) -> str | None:
-    """A folder of frames has no frame rate of its own: unless `fps_given` (--fps) names one, read it at the
-    rate of the model's training data (`spec.fps`, from the model's metadata), since a wrong rate stretches or
-    squeezes every motion in time. Returns the line that tells the user, or None when nothing was assumed."""
-    if not isinstance(source, FolderSource) or fps_given:
-        return None
-    source.fps = float(spec.fps)
-    trained_on = f" ({spec.dataset})" if getattr(spec, "dataset", "") else ""
-    return (f"reading the folder of frames at {source.fps:g} fps, the frame rate of the model's training data"
-            f"{trained_on}; give --fps if these frames were taken at another rate")
 
 
 def _quietly_open(index: int) -> cv2.VideoCapture:

@@ -42,7 +42,7 @@ GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[n
 
 @dataclass(frozen=True)
 class SpotterConfig:
-    """The region spotter's settings (tuned on mer_live.synthetic_distractors seeds 0-9)."""
+    """The region spotter's settings (tuned on mer_live.synthetic.distractors seeds 0-9)."""
 
     open_threshold: float = 3.0     # activity (robust z of a region's flow over `lag_s`) that opens a segment
     threshold: float = 6.0          # a segment counts when its displacement from the reference peaks above this

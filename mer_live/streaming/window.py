@@ -24,7 +24,7 @@ class Window:
     t_end: float                    # timestamp of the last frame
     frames: np.ndarray              # (n, h, w, 3) RGB uint8 crops at the model's image size
     captured_at: float              # perf_counter() when the last frame was read (for latency)
-    anchor_epoch: int               # which crop box the frames came from (changes on re-anchor)
+    box_changes: int                # how many times the crop box had changed when these frames were cropped
     spot_score: float = 0.0         # the region spotter's score at the last frame
     candidate: bool = False         # the region spotter saw facial motion at the last frame
 
@@ -93,16 +93,16 @@ class WindowBuffer:
         span = self._times[-1] - self._times[first]
         return span + self._frame_period >= self.clip_seconds - 1e-6
 
-    def snapshot(self, index: int, captured_at: float, anchor_epoch: int, spot_score: float = 0.0,
+    def snapshot(self, index: int, captured_at: float, box_changes: int, spot_score: float = 0.0,
                  candidate: bool = False) -> Window:
         """The newest clip as a Window."""
         first = self._clip_start()
         frames = list(self._frames)[first:]
         return Window(index=index, t_start=self._times[first], t_end=self._times[-1], frames=np.stack(frames),
-                      captured_at=captured_at, anchor_epoch=anchor_epoch, spot_score=spot_score,
+                      captured_at=captured_at, box_changes=box_changes, spot_score=spot_score,
                       candidate=candidate)
 
-    def span(self, t_centre: float, captured_at: float, anchor_epoch: int) -> Window | None:
+    def span(self, t_centre: float, captured_at: float, box_changes: int) -> Window | None:
         """The clip of `clip_seconds` centred on `t_centre` (shifted to lie within the stored frames, as
         far as they reach), for classifying an event; None when fewer than 3 frames are stored."""
         if len(self._times) < 3:
@@ -114,7 +114,7 @@ class WindowBuffer:
             chosen = np.arange(max(0, len(times) - 3), len(times))
         frames = [self._frames[i] for i in chosen]
         return Window(index=-1, t_start=float(times[chosen[0]]), t_end=float(times[chosen[-1]]),
-                      frames=np.stack(frames), captured_at=captured_at, anchor_epoch=anchor_epoch)
+                      frames=np.stack(frames), captured_at=captured_at, box_changes=box_changes)
 
 
 def prepare_window(window: Window, spec: ModelSpec, motion_profile: bool = True) -> PreparedWindow:

@@ -1,6 +1,6 @@
 """Long synthetic streams with micro-expressions AMONG ordinary facial behaviour: the spotter's tuning set.
 
-`mer_live.synthetic.make_stream` shows a still face with micro-motions only. A spotter tuned on that
+`mer_live.synthetic.stream.make_stream` shows a still face with micro-motions only. A spotter tuned on that
 reports every blink, head drift and smile as well. This module renders the same bundled face photo
 (its helpers are reused) with, per stream and varied by the random seed:
 
@@ -13,7 +13,7 @@ reports every blink, head drift and smile as well. This module renders the same 
 
 The head moves over a still background (face and head mask are warped together, then composited).
 Everything is deterministic from the seed. `DistractorStream.micro` / `.macro` are the truth intervals
-(start, end) in seconds, `end` exclusive, as `mer_live.synthetic.StreamEvent` has them.
+(start, end) in seconds, `end` exclusive, as `mer_live.synthetic.stream.StreamEvent` has them.
 """
 from __future__ import annotations
 
@@ -23,14 +23,15 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from mer_live.synthetic import (ASTRONAUT_FACE_BOX, MOTIONS, SUPERSAMPLE, _P, _amplitude_scale, _astronaut,
-                                _background, _head_mask, _Look, _profile)
+from mer_live.synthetic.render import (ASTRONAUT_FACE_BOX, FACE_POINTS, MOTIONS, SUPERSAMPLE, ClipLook,
+                                       astronaut_photo, crop_to_frame_scale, head_mask, motion_field, random_backdrop,
+                                       rise_and_fall)
 
 # MTCNN's five points (eyes, nose, mouth corners) on the astronaut photo, as it finds them.
 ASTRONAUT_LANDMARKS = np.array([[205.0, 101.7], [246.8, 103.7], [224.7, 129.0], [201.7, 139.2], [245.3, 141.9]])
-# Extra facial points (x, y) in the astronaut photo's pixels, beside mer_live.synthetic's.
-POINTS = {**_P, "lip_low": (224, 150), "chin": (224, 170), "eye_l": (205, 102), "eye_r": (247, 104)}
-# (point, direction, sigma) primitives of the distractors' local motions, as mer_live.synthetic.MOTIONS
+# Extra facial points (x, y) in the astronaut photo's pixels, beside the renderer's FACE_POINTS.
+POINTS = {**FACE_POINTS, "lip_low": (224, 150), "chin": (224, 170), "eye_l": (205, 102), "eye_r": (247, 104)}
+# (point, direction, sigma) primitives of the distractors' local motions, as mer_live.synthetic.render.MOTIONS
 BLINK = (("eye_l", (0.0, 1.0), 4.0), ("eye_r", (0.0, 1.0), 4.0))
 JAW = (("lip_low", (0.0, 1.0), 9.0), ("chin", (0.0, 1.0), 14.0), ("mouth_l", (0.25, 0.5), 6.0),
        ("mouth_r", (-0.25, 0.5), 6.0))
@@ -46,7 +47,7 @@ class Interval:
     start: float                # seconds (first frame of the motion)
     end: float                  # seconds, exclusive (the frame after the last frame of the motion)
     what: str = ""              # details: the motion's name and amplitude, a shift, an angle, a step
-    motion: str = ""            # micro/macro: the local motion's name (mer_live.synthetic.MOTIONS)
+    motion: str = ""            # micro/macro: the local motion's name (mer_live.synthetic.render.MOTIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,7 @@ class DistractorStream:
     intervals: tuple[Interval, ...]
     face_box: tuple[float, float, float, float]     # where the face starts (before any drift)
     pose: np.ndarray            # (N, 3): the head's shift x, y (frame pixels) and in-plane turn (degrees)
-    look: _Look
+    look: ClipLook
 
     def face(self, index: int) -> TruthFace:
         """The face's box and five points in frame `index` (the head's drift and turn applied)."""
@@ -105,28 +106,7 @@ class _Track:
     amplitude: np.ndarray
 
 
-def _field(look: _Look, primitives, shape_ss: tuple[int, int]) -> np.ndarray:
-    """Displacement (H*s, W*s, 2) float32 in supersampled pixels per unit amplitude; peak magnitude 1.
-
-    Like mer_live.synthetic's motion field, but from any primitives (points by name in POINTS)."""
-    height, width = shape_ss
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    field = np.zeros((height, width, 2), np.float32)
-    linear = look.matrix[:, :2]
-    unit_scale = float(abs(np.linalg.det(linear)) ** 0.5) * SUPERSAMPLE
-    for point, direction, sigma in primitives:
-        cx, cy = look.map_points(np.array([POINTS[point]], np.float64))[0] * SUPERSAMPLE
-        vec = linear @ np.array(direction, np.float64)
-        vec = vec / (np.linalg.norm(vec) + 1e-12) * np.linalg.norm(direction)
-        s = sigma * unit_scale
-        bump = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * s * s))
-        field[..., 0] += bump * vec[0]
-        field[..., 1] += bump * vec[1]
-    peak = float(np.sqrt((field ** 2).sum(-1)).max())
-    return field / max(peak, 1e-6)
-
-
-def _stream_look(rng: np.random.Generator, out_hw: tuple[int, int]) -> _Look:
+def _stream_look(rng: np.random.Generator, out_hw: tuple[int, int]) -> ClipLook:
     """A face of 30-50 % of the frame height somewhere near the centre, maybe mirrored, on a backdrop."""
     height, width = out_hw
     face = np.array(ASTRONAUT_FACE_BOX)
@@ -135,8 +115,8 @@ def _stream_look(rng: np.random.Generator, out_hw: tuple[int, int]) -> _Look:
     centre = np.array([width / 2 + rng.uniform(-0.12, 0.12) * width, height / 2 + rng.uniform(-0.06, 0.06) * height])
     sx = -scale if rng.random() < 0.5 else scale
     matrix = np.array([[sx, 0.0, centre[0] - sx * face_centre[0]], [0.0, scale, centre[1] - scale * face_centre[1]]])
-    return _Look(matrix=matrix, brightness=float(rng.uniform(0.8, 1.15)), out_hw=out_hw, raw=True,
-                 background=_background(rng, out_hw))
+    return ClipLook(matrix=matrix, brightness=float(rng.uniform(0.8, 1.15)), out_hw=out_hw, raw=True,
+                 background=random_backdrop(rng, out_hw))
 
 
 def _ramp(n: int, start: int, length: int) -> np.ndarray:
@@ -185,7 +165,7 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
     gaps = rng.dirichlet(np.full(len(plan), 2.0)) * spare if plan else np.zeros(0)
     gaps = np.maximum(gaps, min_gap_s)
     gaps *= spare / max(gaps.sum(), 1e-9)
-    px = _amplitude_scale(look)                 # frame pixels per pixel of a 64-px face crop
+    px = crop_to_frame_scale(look)                 # frame pixels per pixel of a 64-px face crop
     tracks: list[_Track] = []
     tx, ty, angle = np.zeros(n), np.zeros(n), np.zeros(n)
     gain = np.ones(n)
@@ -200,13 +180,13 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
             amp = float(rng.uniform(1.0, 3.0))
             apex = int(rng.integers(max(1, length // 4), max(2, (3 * length) // 4) + 1))
             a = np.zeros(n)
-            a[start:end] = _profile(length, apex)[: end - start] * amp
+            a[start:end] = rise_and_fall(length, apex)[: end - start] * amp
             tracks.append(_Track(MOTIONS[motion], a))
             intervals.append(Interval("micro", start / fps, end / fps, f"{motion} {amp:.1f}px", motion))
         elif what == "blink":
             amp = float(rng.uniform(2.5, 4.0))
             a = np.zeros(n)
-            a[start:end] = _profile(length, max(1, length // 3))[: end - start] * amp
+            a[start:end] = rise_and_fall(length, max(1, length // 3))[: end - start] * amp
             tracks.append(_Track(BLINK, a))
             intervals.append(Interval("blink", start / fps, end / fps, f"{amp:.1f}px"))
         elif what == "smile":
@@ -222,7 +202,7 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
             while k < end - 3:
                 syllable = int(round(rng.uniform(0.12, 0.3) * fps))
                 stop = min(k + syllable, end)
-                a[k:stop] = _profile(syllable, syllable // 2)[: stop - k] * rng.uniform(1.5, 4.5)
+                a[k:stop] = rise_and_fall(syllable, syllable // 2)[: stop - k] * rng.uniform(1.5, 4.5)
                 k = stop + int(round(rng.uniform(0.0, 0.12) * fps))
             tracks.append(_Track(JAW, a))
             intervals.append(Interval("talk", start / fps, end / fps))
@@ -253,19 +233,19 @@ def make_distractor_stream(seed: int, duration_s: float = 40.0, fps: float = 30.
                             face_box=look.face_box(), pose=np.stack([tx, ty, angle], axis=1), look=look)
 
 
-def _render(look: _Look, tracks: Sequence[_Track], tx, ty, angle, gain, rng: np.random.Generator,
+def _render(look: ClipLook, tracks: Sequence[_Track], tx, ty, angle, gain, rng: np.random.Generator,
             noise: float) -> np.ndarray:
     """Warp the face (local motions, then the head's rigid motion) over the still backdrop, frame by frame."""
     height, width = look.out_hw
     s = SUPERSAMPLE
     size = (width * s, height * s)
     matrix = look.matrix * s
-    face = cv2.warpAffine(_astronaut(), matrix, size, flags=cv2.INTER_LINEAR,
+    face = cv2.warpAffine(astronaut_photo(), matrix, size, flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT).astype(np.float32) * look.brightness
-    mask = cv2.warpAffine(_head_mask(), matrix, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    mask = cv2.warpAffine(head_mask(), matrix, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
     backdrop = cv2.resize(look.background, size, interpolation=cv2.INTER_LINEAR)
-    px_ss = _amplitude_scale(look) * s          # supersampled pixels per 64-px-crop pixel
-    fields = [_field(look, track.primitives, (height * s, width * s)) for track in tracks]
+    px_ss = crop_to_frame_scale(look) * s          # supersampled pixels per 64-px-crop pixel
+    fields = [motion_field(look, track.primitives, POINTS) for track in tracks]
     x1, y1, x2, y2 = look.face_box()
     centre = np.array([(x1 + x2) / 2, (y1 + y2) / 2]) * s
     ys, xs = np.mgrid[0:height * s, 0:width * s].astype(np.float32)

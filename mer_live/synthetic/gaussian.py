@@ -1,4 +1,4 @@
-"""A second synthetic micro-expression set, built to share nothing with `mer_live.synthetic`.
+"""A second synthetic micro-expression set, built to share nothing with the renderer (`mer_live.synthetic.render`).
 
 Learning figures measured only on the project's own generator do not carry over: that generator renders one
 face, and every subject shares each class's motion field. This one varies what a real dataset varies from
