@@ -164,6 +164,8 @@ class OnnxClassifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads:
             options.intra_op_num_threads = int(intra_op_threads)
+        # ORT's idle threads spin by default; the engine's capture, detection and spotting share the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if batch_size is not None and batch_dim:
             options.add_free_dimension_override_by_name(batch_dim, int(batch_size))
         self.batch_size = batch_size

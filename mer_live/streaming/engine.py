@@ -11,8 +11,10 @@ Two ways to run, with the same events on the same file (spotting and detection d
   thread; capture waits for a result only if it is not back `lag_frames` frames later) and inference (event
   windows first, then the newest stride window from a one-slot mailbox: when the model is slower than the
   stride, stale windows are dropped, never queued, and counted in `stats().dropped_windows`).
-- `run()`: everything in the calling thread as fast as it goes, every stride window classified, `batch`
-  windows at a time (headless runs, benchmarks, tests).
+- `run()`: as fast as it goes, every stride window classified, `batch` windows at a time (headless runs,
+  benchmarks, tests). The calling thread reads, detects and spots; one worker computes the features and
+  probabilities of one batch meanwhile (OpenCV and ONNX Runtime release the GIL, so two cores both work).
+  Results and events are still published from the calling thread only, each batch's results in order.
 
 `EngineConfig.legacy()` is mer-live's first engine (a window-flow spotter, batch 1, MTCNN every 5th frame),
 kept so benchmarks can run it beside this one.
@@ -20,6 +22,7 @@ kept so benchmarks can run it beside this one.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import logging
 import threading
@@ -155,6 +158,8 @@ class Engine:
         self._detect_inbox = Inbox()        # detection thread: detection jobs (FIFO)
         self._pending: collections.deque = collections.deque()   # (apply on frame index, Pending detection)
         self._batch: list[Window] = []
+        self._batch_worker: concurrent.futures.ThreadPoolExecutor | None = None   # run(): one batch at a time
+        self._batch_in_flight: tuple[list[Window], concurrent.futures.Future] | None = None
         self._threads: list[threading.Thread] = []
         self._stats_lock = threading.Lock()
         self._frames = 0
@@ -206,11 +211,16 @@ class Engine:
         """Process the whole source in this thread (every window classified, none dropped); the events."""
         self._claim("run")
         self._started_at = time.perf_counter()
+        if not self.legacy:          # the first engine stays as it was: everything in this thread
+            self._batch_worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mer-batch")
         try:
             self._capture_loop(sync=True)
             self._classify_batch()
+            self._publish_batch_in_flight()
             self._end_of_stream(sync=True)
         finally:
+            if self._batch_worker is not None:
+                self._batch_worker.shutdown(wait=True, cancel_futures=True)
             self._finish()
         return list(self.event_list)
 
@@ -481,8 +491,19 @@ class Engine:
     # ------------------------------------------------------------------ inference
     def _classify_batch(self) -> None:
         batch, self._batch = self._batch, []
-        if batch:
+        if not batch:
+            return
+        if self._batch_worker is None:
             self._classify(batch)
+            return
+        self._publish_batch_in_flight()          # at most one batch computes while this thread reads on
+        self._batch_in_flight = (batch, self._batch_worker.submit(self._compute, batch))
+
+    def _publish_batch_in_flight(self) -> None:
+        if self._batch_in_flight is not None:
+            batch, future = self._batch_in_flight
+            self._batch_in_flight = None
+            self._publish(batch, *future.result())
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for a batch; a classifier whose batch axis is fixed gets chunks of that size."""
@@ -499,6 +520,10 @@ class Engine:
 
     def _classify(self, windows: list[Window]) -> None:
         """Features, one classifier call for all of them, then one result (and legacy spotting) per window."""
+        self._publish(windows, *self._compute(windows))
+
+    def _compute(self, windows: list[Window]):
+        """The windows' features and probabilities, with their timings; touches no engine state but the clock."""
         prepared, feature_s = [], []
         for window in windows:
             started = time.perf_counter()
@@ -510,6 +535,10 @@ class Engine:
         inference_s = (time.perf_counter() - started) / len(windows)
         for _ in windows:
             self.clock.add("inference", inference_s)
+        return prepared, probs, feature_s, inference_s
+
+    def _publish(self, windows: list[Window], prepared, probs, feature_s, inference_s) -> None:
+        """One result (and, for the first engine, its spotting and events) per window, in order."""
         for window, ready, p, f_s in zip(windows, prepared, probs, feature_s):
             if self.legacy:
                 started = time.perf_counter()
