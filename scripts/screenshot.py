@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gui.app import apply_dark_theme, create_window
     from gui.cli import build_parser
-    from gui.main_window import default_recording_path
+    from gui.recording import default_recording_path
     from mer_live.atomic import atomic_path
 
     out = Path(args.out).resolve()           # before the working folder changes below
