@@ -80,6 +80,25 @@ def model_throughput(classifier: OnnxClassifier, frames: np.ndarray, seconds: fl
     return predict_rate, n / (time.perf_counter() - start)
 
 
+def feature_times(spec, frames: np.ndarray, repeats: int = 5) -> tuple[float, float, int]:
+    """Median ms of one window's features (resize, interpolation, flow, channels) with the flow on one thread
+    and on the live engine's flow threads, side by side; and that thread count."""
+    from mer_live.features import prepare_clip
+    from mer_live.flow import live_flow_threads
+
+    threads = live_flow_threads()
+    medians = []
+    for n in (1, threads):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            prepare_clip(frames, spec.num_frames, tuple(spec.image_size), spec.interpolation, spec.feature,
+                         flow_threads=n)
+            times.append(time.perf_counter() - start)
+        medians.append(float(np.median(times)) * 1000)
+    return medians[0], medians[1], threads
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the demo model)")
@@ -104,6 +123,9 @@ def main(argv=None) -> int:
     predict_rate, window_rate = model_throughput(classifier, crop_frames)
     print(f"model alone            {predict_rate:6.1f} predictions/s; features + model {window_rate:6.1f} windows/s "
           f"(one thread, back to back)")
+    one, many, threads = feature_times(spec, crop_frames)
+    print(f"window features        {one:6.1f} ms with the flow on 1 thread, {many:6.1f} ms on {threads} "
+          f"(the live engine's): {one / max(many, 1e-9):.2f}x")
     for name, config in (("first engine (legacy)", EngineConfig.legacy(stride_s=args.stride)),
                          ("this engine", EngineConfig(stride_s=args.stride))):
         source = demo.demo_source(realtime=True, fps=args.fps, duration_s=args.seconds)

@@ -85,13 +85,13 @@ class PreparedClip:
 
 
 def prepare_clip(frames: np.ndarray, num_frames: int, image_size: int | Sequence[int],
-                 interpolation: str = "linear", mode: str = "GRAY_OF") -> PreparedClip:
-    """Resize, bring to fixed length, and compute flow when the mode needs it."""
+                 interpolation: str = "linear", mode: str = "GRAY_OF", flow_threads: int = 1) -> PreparedClip:
+    """Resize, bring to fixed length, and compute flow when the mode needs it (`flow_threads`: see clip_flow)."""
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     clip = resize_clip(as_rgb_clip(frames), image_size)
     clip = interpolate(clip, frames_needed(mode, num_frames), interpolation)
-    flow = clip_flow(clip) if uses_flow(mode) else None
+    flow = clip_flow(clip, flow_threads) if uses_flow(mode) else None
     return PreparedClip(frames=clip, flow=flow)
 
 

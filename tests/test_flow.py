@@ -39,3 +39,14 @@ def test_clip_flow_gives_one_flow_per_pair_of_rgb_frames():
 def test_seed_parameters():
     assert FARNEBACK_PARAMS == dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5,
                                     poly_sigma=1.2, flags=0)
+
+
+def test_threaded_clip_flow_is_the_serial_flow():
+    """The live engine shares a window's flow among threads: the same numbers as one thread, pair for pair."""
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (128, 128), dtype=np.uint8), (7, 7), 2)
+    frames = np.stack([np.roll(base, (i, -i), axis=(0, 1)) for i in range(6)])
+    serial = clip_flow(frames)
+    threaded = clip_flow(frames, threads=3)
+    assert threaded.shape == serial.shape == (5, 128, 128, 3)
+    assert np.array_equal(threaded, serial)

@@ -121,10 +121,10 @@ def prepare_window(window: Window, spec: ModelSpec, motion_profile: bool = True)
     """Resize, interpolate, flow and compose features exactly as training did; also the flow profile
     (the legacy spotter's input; with `motion_profile=False` an appearance-only model skips its flow)."""
     from mer_live.features import compose_features, prepare_clip, uses_flow
-    from mer_live.flow import clip_flow
+    from mer_live.flow import clip_flow, live_flow_threads
 
     prepared = prepare_clip(window.frames, spec.num_frames, tuple(spec.image_size), spec.interpolation,
-                            spec.feature)
+                            spec.feature, flow_threads=live_flow_threads())
     features = compose_features(prepared.frames, prepared.flow, spec.feature, spec.num_frames)
     flow = prepared.flow
     if flow is None and not motion_profile:
