@@ -4,7 +4,6 @@ the face detector is replaced by the generator's own truth (no MTCNN) except on 
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 
 import numpy as np
@@ -17,6 +16,8 @@ from mer_live.streaming.sources import ArraySource, Frame
 from mer_live.streaming.spotting import SpotterConfig
 from mer_live.streaming.timings import STAGES
 from mer_live.synthetic.distractors import make_distractor_stream
+
+from engine_recorder import Recorder
 
 SIZE = (120, 160)
 
@@ -55,24 +56,6 @@ class FakeClassifier:
         bottom = x[:, :, 0, 16:].mean(axis=(1, 2, 3))
         mouth = (bottom > top).astype(np.float32)
         return np.stack([1 - 0.8 * mouth - 0.1, 0.8 * mouth + 0.1], axis=1).astype(np.float32)
-
-
-class Recorder:
-    def __init__(self):
-        self.results, self.events, self.status = [], [], []
-        self.finished = threading.Event()
-
-    def on_result(self, result):
-        self.results.append(result)
-
-    def on_event(self, event):
-        self.events.append(event)
-
-    def on_status(self, message):
-        self.status.append(message)
-
-    def on_finished(self):
-        self.finished.set()
 
 
 def stream(seed, duration_s=9.0, micro_count=0, blinks=0, distractors=(), **kw):

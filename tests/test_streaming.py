@@ -1,7 +1,6 @@
 """The streaming engine's own behaviour, with small fakes for the classifier, detector and source."""
 from __future__ import annotations
 
-import threading
 import time
 
 import cv2
@@ -16,6 +15,8 @@ from mer_live.streaming.face_tracker import FaceTracker, TrackerConfig
 from mer_live.streaming.source_argument import open_source
 from mer_live.streaming.sources import ArraySource, FolderSource, SourceError
 from mer_live.streaming.legacy_spotting import LegacySpotterConfig
+
+from engine_recorder import Recorder
 
 FPS = 50.0
 
@@ -45,27 +46,6 @@ class FakeClassifier:
             moving = steps[np.abs(steps) >= 0.01]
             probs[i, 0 if len(moving) == 0 else (1 if moving[0] > 0 else 2)] = 0.8
         return probs
-
-
-class Recorder:
-    def __init__(self):
-        self.frames, self.results, self.events, self.status = [], [], [], []
-        self.finished = threading.Event()
-
-    def on_frame(self, info):
-        self.frames.append(info)
-
-    def on_result(self, result):
-        self.results.append(result)
-
-    def on_event(self, event):
-        self.events.append(event)
-
-    def on_status(self, message):
-        self.status.append(message)
-
-    def on_finished(self):
-        self.finished.set()
 
 
 def texture(size=96, seed=0):
