@@ -159,6 +159,14 @@ def test_predict_gives_pytorch_probabilities(exported):
     np.testing.assert_allclose(probs, expected, atol=1e-5)
 
 
+def test_session_threads_do_not_spin(exported):
+    """ONNX Runtime's idle threads spin by default, taking CPU from the engine's capture, detection and
+    spotting on the same cores: the session is built with spinning off."""
+    path, _, _ = exported
+    options = OnnxClassifier(path, provider="cpu").session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_batch_fixed_at_load_gives_the_same_probabilities_and_refuses_other_batches(exported):
     path, _, _ = exported
     x = np.random.default_rng(1).standard_normal((1, 4, 1, 32, 32)).astype(np.float32)

@@ -4,6 +4,7 @@ the face detector is replaced by the generator's own truth (no MTCNN) except on 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 
 import numpy as np
@@ -186,6 +187,47 @@ def test_per_stage_timings_are_reported_and_fit_in_each_windows_latency(mixed):
     for result in recorder.results:
         assert set(result.stage_s) >= {"features", "inference"}
         assert sum(result.stage_s.values()) <= result.latency_s
+
+
+class ThreadRecordingClassifier(FakeClassifier):
+    """Notes which thread each batch was predicted on."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads = []
+
+    def predict(self, x):
+        self.threads.append((threading.current_thread().name, len(x)))
+        return super().predict(x)
+
+
+class ThreadRecorder(Recorder):
+    """Notes which thread each result reached the listener on."""
+
+    def __init__(self):
+        super().__init__()
+        self.result_threads = []
+
+    def on_result(self, result):
+        super().on_result(result)
+        self.result_threads.append(threading.current_thread().name)
+
+
+def test_run_predicts_stride_batches_on_its_worker_and_publishes_in_order_from_the_caller(mixed):
+    """run() computes a batch of stride windows on one worker while the caller reads on; every result reaches
+    the listener from the calling thread, in window order. The first engine keeps everything in the caller."""
+    caller = threading.current_thread().name
+    for config, batch_thread in ((EngineConfig(), "mer-batch"), (EngineConfig.legacy(face="full"), caller)):
+        classifier, recorder = ThreadRecordingClassifier(), ThreadRecorder()
+        source = ArraySource(mixed.frames, fps=mixed.fps)
+        engine = Engine(source, classifier, config, recorder, detector=TruthDetector(mixed, frames=source.frames))
+        engine.run()
+        assert len(recorder.results) == engine.stats().windows
+        indices = [r.window_index for r in recorder.results]
+        assert indices == sorted(indices) and len(set(indices)) == len(indices) > config.batch
+        assert set(recorder.result_threads) == {caller}
+        stride_batches = [name for name, n in classifier.threads if n == config.batch]
+        assert stride_batches and all(name.startswith(batch_thread) for name in stride_batches)
 
 
 class BackwardsSource(ArraySource):
