@@ -7,12 +7,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import openpyxl
 import pytest
 
 from mer_live.datasets.records import DatasetError
 from mer_live.spot_eval import load_long_videos
 from mer_live.spot_eval.source import LongVideoSource
+from mer_live.synthetic.layouts import save_workbook
 
 
 def frames(folder: Path, names) -> None:
@@ -20,17 +20,6 @@ def frames(folder: Path, names) -> None:
     image = np.full((8, 8, 3), 128, np.uint8)
     for name in names:
         cv2.imwrite(str(folder / name), image)
-
-
-def workbook(path: Path, sheets: dict) -> None:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
 
 
 def spans(video):
@@ -57,7 +46,7 @@ def casme_sq(root: Path, codes=None, drop_sheet: str | None = None) -> Path:
               "naming rule1": [[15, "s15", 1], [16, "s16", 2], [19, "s19", 3]],
               "naming rule2": [["0101", "disgust1"], [502, "happy1"]]}           # a code stored as a number
     sheets.pop(drop_sheet, None)
-    workbook(root / "CASME_SQ" / "CAS(ME)^2code_final.xlsx", sheets)
+    save_workbook(root / "CASME_SQ" / "CAS(ME)^2code_final.xlsx", sheets)
     return root
 
 
@@ -121,7 +110,7 @@ def samm_lv(root: Path, rows=None, header=None) -> Path:
     frames(base / "SAMM_longvideos" / "006_1", [f"006_1_{n:04d}.jpg" for n in range(1, 121)])
     frames(base / "SAMM_longvideos" / "006_2", [f"006_2_{n:04d}.jpg" for n in range(1, 31)])    # no labels
     notes = [["SAMM Long Videos"]] + [[] for _ in range(7)] + [["notes end"]]
-    workbook(base / "SAMM_LongVideos_V2_Release.xlsx",
+    save_workbook(base / "SAMM_LongVideos_V2_Release.xlsx",
              {"FACS_Movement_Only": notes + [header or SAMM_HEADER] + (SAMM_ROWS if rows is None else rows)})
     (base / "SAMM_LongVideos_V1_Release.xlsx").write_bytes(b"not a workbook: the newer release must be read")
     return root
@@ -186,8 +175,8 @@ def casme3_a(root: Path, rows=None, with_blinks: bool = True) -> Path:
     sheets = {"AU+Emotion": [CASME3_HEADER] + (CASME3_ROWS if rows is None else rows)}
     if with_blinks:
         sheets["eye blink"] = [["Subject", "Filename", "Onset", "Offset"], ["spNO.1", "a", "20", "24"]]
-    workbook(root / "CASME3_A" / "annotation" / "part_A_labels.xlsx", sheets)
-    workbook(root / "CASME3_A" / "other.xlsx", {"Sheet": [["not the annotation"]]})      # ignored
+    save_workbook(root / "CASME3_A" / "annotation" / "part_A_labels.xlsx", sheets)
+    save_workbook(root / "CASME3_A" / "other.xlsx", {"Sheet": [["not the annotation"]]})      # ignored
     return root
 
 

@@ -24,13 +24,13 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from mer_live.atomic import atomic_path
 from mer_live.progress import progress
 from mer_live.spot_eval import catalog
 from mer_live.spot_eval.records import Interval
 from mer_live.spot_eval.synthetic_faces import FaceImage, astronaut_face
 from mer_live.spot_eval.synthetic_render import Renderer, draw_look
 from mer_live.spot_eval.synthetic_script import Script, draw_script
+from mer_live.synthetic.layouts import save_workbook
 
 # CAS(ME)^2 video names: (name prefix in CASFEcode_final, video code in naming rule2, words in the folder)
 CASME_SQ_VIDEOS = (("anger1", "0401", "girlcrashing"), ("disgust1", "0101", "disgustingteeth"),
@@ -124,20 +124,6 @@ def _intervals(script: Script, numbers: Sequence[int], kinds: Sequence[str]) -> 
                  for kind, on, apex, off in script.truth() if kind in kinds)
 
 
-def _save_workbook(path: Path, sheets: dict[str, list[list]]) -> None:
-    import openpyxl
-
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        workbook.save(tmp)
-
-
 class _CasmeSq:
     """rawpic/s15/15_0401girlcrashing/img001.jpg + CAS(ME)^2code_final.xlsx (three sheets, no headers)."""
 
@@ -181,7 +167,7 @@ class _CasmeSq:
         subjects = [[15 + j, f"s{15 + j}", j + 1] for j in range(self.subjects + 1)]
         codes = [[code, prefix] for prefix, code, _ in CASME_SQ_VIDEOS]
         sheet = self.root.joinpath(*catalog.CASME_SQ_SHEET)
-        _save_workbook(sheet, {catalog.CASME_SQ_CODES_SHEET: self.rows, catalog.CASME_SQ_SUBJECTS_SHEET: subjects,
+        save_workbook(sheet, {catalog.CASME_SQ_CODES_SHEET: self.rows, catalog.CASME_SQ_SUBJECTS_SHEET: subjects,
                                catalog.CASME_SQ_VIDEOS_SHEET: codes})
         return sheet, made, extra
 
@@ -229,7 +215,7 @@ class _SammLv:
         header = ["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
                   "Action Units", "Notes"]
         sheet = self.root.joinpath(*catalog.SAMM_LV_DIR, "SAMM_LongVideos_V2_Release.xlsx")
-        _save_workbook(sheet, {catalog.SAMM_LV_SHEET_NAME: notes + [header] + self.rows})
+        save_workbook(sheet, {catalog.SAMM_LV_SHEET_NAME: notes + [header] + self.rows})
         return sheet, made, ()
 
 
@@ -272,7 +258,7 @@ class _Casme3A:
     def finish(self, made):
         header = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Expression type", "Objective class"]
         sheet = self.root.joinpath(*catalog.CASME3_A_DIR, "annotation", "cas(me)3_part_A_labels.xlsx")
-        _save_workbook(sheet, {catalog.CASME3_A_LABEL_SHEET: [header] + self.rows,
+        save_workbook(sheet, {catalog.CASME3_A_LABEL_SHEET: [header] + self.rows,
                                catalog.CASME3_A_BLINK_SHEET: [["Subject", "Filename", "Onset", "Offset"]]
                                + self.blink_rows})
         return sheet, made, ()

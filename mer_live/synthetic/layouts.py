@@ -149,15 +149,19 @@ def _clip_names(name: str, folder: Path, subject_number: int, emotion: str, k: i
     return folder / subject / clip_id, clip_id, numbers, [f"{subject}_{n:05d}.jpg" for n in numbers]
 
 
-def _save_workbook(path: Path, rows: list[list]) -> None:
+def save_workbook(path: Path, sheets: dict[str, list[list]]) -> None:
+    """An .xlsx with one sheet per item, in order (title -> rows of cells), written atomically: the sheets
+    of every synthetic dataset, short and long videos alike."""
     import openpyxl
 
     from mer_live.atomic import atomic_path
 
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         workbook.save(tmp)
@@ -167,7 +171,7 @@ def _write_casme2_sheet(path: Path, clips: Sequence[SyntheticClip]) -> None:
     rows = [["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]]
     for clip in clips:
         rows.append([clip.subject[3:], clip.clip_id, clip.onset, clip.apex, clip.offset, "4", clip.label_name])
-    _save_workbook(path, rows)
+    save_workbook(path, {"Sheet": rows})
 
 
 def _write_samm_sheet(path: Path, clips: Sequence[SyntheticClip]) -> None:
@@ -179,4 +183,4 @@ def _write_samm_sheet(path: Path, clips: Sequence[SyntheticClip]) -> None:
               "Type", "Action Units", "Notes", "Estimated Emotion"]
     rows = [[clip.subject, clip.clip_id, 1, clip.onset, clip.apex, clip.offset, clip.offset - clip.onset + 1,
              "Micro - 1/2", "4", "", clip.label_name] for clip in clips]
-    _save_workbook(path, preamble + [header] + rows)
+    save_workbook(path, {"Sheet": preamble + [header] + rows})
