@@ -109,8 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="run cases whose 'model variant' text contains this")
     parser.add_argument("--threads", type=int, default=1,
-                        help="intra-op threads for torch and onnxruntime (default 1: on a busy 2-core machine 2 threads "
-                             "ran the nano fusion up to 50x slower, OpenMP workers waiting on each other)")
+                        help="intra-op threads for torch and onnxruntime (default 1: on a busy small machine more threads "
+                             "can wait on each other far longer than they compute)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

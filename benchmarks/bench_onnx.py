@@ -10,12 +10,9 @@ CUDA fp32/fp16 against ONNX Runtime CUDA fp32/fp16, with their parity against Py
     python benchmarks/bench_onnx.py                 # both models
     python benchmarks/bench_onnx.py --skip-base     # only the live model (seconds, not minutes)
 
-Measured on the 2-core dev CPU (no GPU), `--cases live demo live112`, eager vs ORT default session vs ORT
-with the batch axis fixed to 1 at load (what mer-live runs): live swin nano 64 px 14.4 / 14.4 / 8.9 ms
-(1.62x); demo resnext nano 64 px 6.5 / 5.7 / 5.6 ms (1.16x); swin nano 112 px 24.1 / 27.2 / 18.5 ms (1.30x).
-`--cases paper` on the quiet machine: eager 4468 ms / ORT 3913 ms (1.14x) / fixed batch 3730 ms (1.20x);
-its export + verification took 260 s and wrote 720 MB (a run on a loaded machine had ORT at 0.51x). Timings on this shared machine vary by ~30 % between runs.
-The CUDA part was not run (no GPU was available).
+Each case prints eager vs ONNX Runtime's default session vs ONNX Runtime with the batch axis fixed to 1 at
+load (what mer-live runs), and the speed-up against the goal. Timings on a shared machine vary between runs:
+compare rows of one run only.
 """
 from __future__ import annotations
 

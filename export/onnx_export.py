@@ -169,11 +169,11 @@ def to_onnx(model: nn.Module, spec: ModelSpec, *, opset: int = DEFAULT_OPSET, fp
     the proto holds no source paths (`strip_source_info`).
 
     "auto" uses the TorchScript exporter (dynamo=False) and falls back to torch.export (dynamo=True) only
-    with a reported reason. Both export every model family and verify; measured on 2 CPU cores the
-    TorchScript one takes seconds where torch.export takes ~6x longer for the nano models, and its
-    onnxscript optimiser ran over 13 minutes (a shared 2-core machine) on the paper's base model without finishing, while the two
-    graphs run equally fast in ONNX Runtime (live model, 1 thread: 11.0 vs 10.8 ms). Once PyTorch removes the
-    TorchScript exporter, "auto" ends up on torch.export by the reported fallback.
+    with a reported reason. Both export every model family and verify, and the two graphs run equally fast
+    in ONNX Runtime; torch.export is the slower to export, and on the paper's base model its onnxscript
+    optimiser can take longer than a user waits (`benchmarks/bench_onnx.py --exporter legacy|dynamo`
+    prints each one's export time). Once PyTorch removes the TorchScript exporter, "auto" ends up on
+    torch.export by the reported fallback.
     """
     if exporter not in EXPORTERS:
         raise ExportError(unknown_choice("exporter", exporter, EXPORTERS))

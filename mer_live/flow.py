@@ -30,12 +30,13 @@ def to_gray(frames: np.ndarray) -> np.ndarray:
     return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
 
 
-# Below this many pixels a frame's flow takes about a millisecond: threads would cost more than they save.
+# Below this many pixels a frame's flow is so quick that handing it to a thread costs more than it saves.
 THREADED_FLOW_MIN_PIXELS = 112 * 112
 
 
 def live_flow_threads() -> int:
-    """Threads for a live window's flow: the paper's 16 frames at 224 px take a quarter of a second on one core."""
+    """Threads for a live window's flow (one per core, at most 8): for the paper's 16 frames at 224 px the flow
+    is most of a window's work (`benchmarks/bench_live.py` prints one thread against these)."""
     return max(1, min(8, os.cpu_count() or 1))
 
 

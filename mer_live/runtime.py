@@ -132,7 +132,8 @@ class OnnxClassifier:
     def __init__(self, path: str | os.PathLike, provider: str | None = None, *, warmup: bool = True,
                  intra_op_threads: int = 0, batch_size: int | None = None):
         """`batch_size` fixes a dynamic batch axis when the session is built (the live engine sends one
-        window at a time): ONNX Runtime can then fold the shape arithmetic, about 1.5x faster for Swin.
+        window at a time): ONNX Runtime can then fold the shape arithmetic, which speeds Swin up
+        (`benchmarks/bench_onnx.py` prints both sessions).
 
         Raises:
             FileNotFoundError: no file at `path`.

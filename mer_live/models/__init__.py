@@ -2,8 +2,8 @@
 
 See mer_live.models.registry for the names (`list_models(pattern)`) and the variant table (params,
 intended use).
-ONNX: every family exports with torch.onnx.export, both dynamo=False (legacy TorchScript, ~1 s, deprecated
-in torch >= 2.9) and dynamo=True (~10 s), opset 18, with a dynamic batch axis; frames and image size are
+ONNX: every family exports with torch.onnx.export, both dynamo=False (legacy TorchScript, deprecated in
+torch >= 2.9, the faster of the two to export) and dynamo=True, opset 18, with a dynamic batch axis; frames and image size are
 fixed at export (swin's window clamp and TimeSformer's embeddings depend on them). onnxruntime CPU matches
 PyTorch to ~1e-6.
 """
