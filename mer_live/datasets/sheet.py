@@ -29,22 +29,7 @@ def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str
         rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     finally:
         workbook.close()
-    if len(rows) <= preamble_rows:
-        raise DatasetError(f"label sheet {path} has {len(rows)} rows; its header row was expected "
-                           f"after {preamble_rows} rows")
-    header = [str(v).strip() if v is not None else "" for v in rows[preamble_rows]]
-    missing = [name for name in required if name not in header]
-    if missing:
-        found = [h for h in header if h]
-        where = f"row {preamble_rows + 1}" + (f" (after {preamble_rows} preamble rows)" if preamble_rows else "")
-        raise DatasetError(f"label sheet {path} lacks column(s) {missing} in its header {where}; "
-                           f"columns found: {found}")
-    records = []
-    for number, row in enumerate(rows[preamble_rows + 1:], start=preamble_rows + 2):
-        if row is None or all(v is None or str(v).strip() == "" for v in row):
-            continue
-        records.append((number, {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}))
-    return records
+    return records_below_header(rows, preamble_rows, required, f"label sheet {path}", "preamble")
 
 
 def cell_int(value) -> int | None:
@@ -66,6 +51,30 @@ def cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+def is_blank_row(row) -> bool:
+    return row is None or all(v is None or str(v).strip() == "" for v in row)
+
+
+def records_below_header(rows: list[tuple], header_row: int, required: list[str], sheet: str, skipped: str,
+                         header_cell=cell_text) -> list[tuple[int, dict]]:
+    """(row number as the spreadsheet shows it, {column: cell}) for the non-blank rows below the header, which
+    follows `header_row` rows of `skipped` (preamble, notes); header cells are read with `header_cell`.
+
+    DatasetError names `sheet`, the header row and the columns found when a required column is missing.
+    """
+    if len(rows) <= header_row:
+        raise DatasetError(f"{sheet} has {len(rows)} rows; its header row was expected after {header_row} "
+                           f"{skipped} rows")
+    header = [header_cell(v) for v in rows[header_row]]
+    missing = [name for name in required if name not in header]
+    if missing:
+        where = f"row {header_row + 1}" + (f" (after {header_row} {skipped} rows)" if header_row else "")
+        raise DatasetError(f"{sheet} lacks column(s) {missing} in its header {where}; columns found: "
+                           f"{[h for h in header if h]}")
+    return [(number, {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name})
+            for number, row in enumerate(rows[header_row + 1:], start=header_row + 2) if not is_blank_row(row)]
 
 
 def subject_number(value, sheet: Path) -> int:

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from mer_live.datasets.records import DatasetError
+from mer_live.datasets.sheet import cell_text as recognition_cell_text
+from mer_live.datasets.sheet import is_blank_row, records_below_header
 from mer_live.spot_eval import catalog
 from mer_live.spot_eval.records import Interval, ReaderNote
 
@@ -38,39 +40,17 @@ def sheet_rows(workbook, path: Path, sheet: str) -> list[tuple]:
     return [tuple(row) for row in workbook[sheet].iter_rows(values_only=True)]
 
 
-def is_blank_row(row: tuple) -> bool:
-    return row is None or all(v is None or str(v).strip() == "" for v in row)
-
-
 def header_records(rows: list[tuple], path: Path, sheet: str, note_rows: int,
                    required: list[str]) -> list[tuple[int, dict]]:
-    """(1-based row number, {column: value}) for the rows below the header, which follows `note_rows` rows.
-
-    DatasetError names the sheet, the header row and the columns found when a required column is missing.
-    """
-    if len(rows) <= note_rows:
-        raise DatasetError(f"sheet {sheet!r} of {path} has {len(rows)} rows; its header row was expected after "
-                           f"{note_rows} note rows")
-    header = [" ".join(str(v).split()) if v is not None else "" for v in rows[note_rows]]
-    missing = [name for name in required if name not in header]
-    if missing:
-        where = f"row {note_rows + 1}" + (f" (after {note_rows} note rows)" if note_rows else "")
-        raise DatasetError(f"sheet {sheet!r} of {path} lacks column(s) {missing} in its header {where}; columns "
-                           f"found: {[h for h in header if h]}")
-    records = []
-    for offset, row in enumerate(rows[note_rows + 1:], start=note_rows + 2):
-        if is_blank_row(row):
-            continue
-        records.append((offset, {name: (row[i] if i < len(row) else None) for i, name in enumerate(header) if name}))
-    return records
+    """(1-based row number, {column: value}) for the rows below the header, which follows `note_rows` rows
+    (DatasetError naming the sheet and the columns found when a required column is missing)."""
+    return records_below_header(rows, note_rows, required, f"sheet {sheet!r} of {path}", "note", cell_text)
 
 
 def cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(str(value).split())
+    """The recognition sheets' cell text with each inner run of whitespace made one space (a header or name
+    typed with a double space or a line break still matches)."""
+    return " ".join(recognition_cell_text(value).split())
 
 
 def frame_cell(value, where: str) -> tuple[int | None, bool]:
