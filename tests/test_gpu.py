@@ -35,10 +35,19 @@ needs_cuda_provider = pytest.mark.skipif(
 
 
 @needs_torch_cuda
-def test_train_on_gpu_with_amp_writes_a_checkpoint_that_exports(synth_root, tmp_path):
+def test_train_on_gpu_with_amp_writes_a_checkpoint_that_exports(synth_root, tmp_path, monkeypatch):
     from export.onnx_export import export_checkpoint
     from training import cli
+    from training import fold as fold_module
 
+    contexts = []                                       # what each training step ran under
+    real_autocast = fold_module._autocast
+
+    def recorded(options, device):
+        contexts.append(real_autocast(options, device))
+        return contexts[-1]
+
+    monkeypatch.setattr(fold_module, "_autocast", recorded)
     out = tmp_path / "gpu_run"
     torch.cuda.reset_peak_memory_stats()
     rc = cli.main(["ch3_1_fusion_cnn_like", str(synth_root), "SMIC", "--variant", "nano", "-imgsize", "32",
@@ -46,6 +55,8 @@ def test_train_on_gpu_with_amp_writes_a_checkpoint_that_exports(synth_root, tmp_
                    "-gpu", "0", "--amp", "--no-progress", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
     assert rc == 0
     assert torch.cuda.max_memory_allocated() > 0        # the model really ran on the GPU
+    assert contexts and all(isinstance(c, torch.autocast) and c.device == "cuda" and c.fast_dtype == torch.float16
+                            for c in contexts)          # --amp: every step under float16 autocast
     fold = out / "folds" / "s01"
     probs = np.array(json.loads((fold / "predictions.json").read_text())["probs_last"], dtype=np.float64)
     assert probs.size and np.isfinite(probs).all()       # AMP's loss scaling kept the outputs finite
