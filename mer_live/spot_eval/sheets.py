@@ -106,21 +106,18 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
         if rounded:
             notes.append(ReaderNote("fractional frame number rounded", f"{where}: {name} {cell} -> {number}"))
         values[name] = number
-    on, ap, off = values["onset"], values["apex"], values["offset"]
+    ap = values["apex"]
     if ap is not None and (ap < first_frame or ap < 0):
         ap = None
-    if on is None or on < first_frame:
-        if ap is None:
-            notes.append(ReaderNote("row left out", f"{where}: onset {onset!r} is not a frame and there is no apex"))
-            return None
-        notes.append(ReaderNote("onset missing: apex used", f"{where}: onset {onset!r} -> apex {ap}"))
-        on = ap
-    if off is None or off < first_frame:
-        if ap is None:
-            notes.append(ReaderNote("row left out", f"{where}: offset {offset!r} is not a frame and there is no apex"))
-            return None
-        notes.append(ReaderNote("offset missing: apex used", f"{where}: offset {offset!r} -> apex {ap}"))
-        off = ap
+    for name, cell in (("onset", onset), ("offset", offset)):
+        if values[name] is None or values[name] < first_frame:
+            if ap is None:
+                notes.append(ReaderNote("row left out",
+                                        f"{where}: {name} {cell!r} is not a frame and there is no apex"))
+                return None
+            notes.append(ReaderNote(f"{name} missing: apex used", f"{where}: {name} {cell!r} -> apex {ap}"))
+            values[name] = ap
+    on, off = values["onset"], values["offset"]
     if off < on:
         raise DatasetError(f"bad frame numbers in {where}: offset {off} is before onset {on}; correct the row or "
                            f"restore the original sheet")
