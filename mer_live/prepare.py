@@ -8,13 +8,16 @@
   D_LANDMARK/<same path>/<frame>.npy     MTCNN's five points (5, 2) float32 in crop pixels, NaN on frames
                                          where MTCNN found no face,
   D_CROP/<same path>/.mer-prepare.json   the clip's box, written last: a clip with it is finished and skipped,
-and copies D's .xlsx sheets to the same places under D_CROP. D itself is never written to.
+and copies D's .xlsx sheets to the same places under D_CROP. D itself is never written to: outputs are
+placed by their real paths (symlinks followed), and a D_CROP or D_LANDMARK that resolves to D, inside D, or
+to a folder that holds D (e.g. `ln -s SMIC SMIC_CROP`) is refused before anything is written.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -23,11 +26,13 @@ from typing import Sequence
 import numpy as np
 
 from mer_live.atomic import atomic_path, check_writable, write_text_atomic
+from mer_live.cli_numbers import number
 from mer_live.cli_errors import DEBUG_HELP, EXIT_INCOMPLETE, EXIT_UNREADABLE_INPUT, EXIT_USAGE, command_errors
 from mer_live.face import CROP_MODES, DEFAULT_CROP, DEFAULT_MARGIN, FaceDetector, crop, crop_box
 from mer_live.frames import FrameReadError, frame_files, is_frame_file, read_frames, write_frame
 
 MARKER = ".mer-prepare.json"
+MAX_MARGIN = 10.0   # a crop side of 11 face widths: far more background than face
 
 
 class PrepareError(ValueError):
@@ -46,6 +51,26 @@ def output_dirs(root: Path) -> tuple[Path, Path]:
     """D -> (D_CROP, D_LANDMARK), siblings of D (resolved first, so `--dir .` never writes inside D)."""
     root = Path(root).resolve()
     return root.parent / f"{root.name}_CROP", root.parent / f"{root.name}_LANDMARK"
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    """The real paths of `a` and `b` are the same folder, or one holds the other."""
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    return a == b or a in b.parents or b in a.parents
+
+
+def check_outputs_apart(root: Path, outputs: Sequence[Path]) -> None:
+    """Refuse outputs whose real path is D, lies inside D or holds D, or that overlap each other (a symlink
+    such as `D_CROP -> D` would make the crops overwrite the raw frames); PrepareError naming both."""
+    for i, out in enumerate(outputs):
+        if _overlap(out, root):
+            raise PrepareError(f"output {out} resolves to {os.path.realpath(out)}, which overlaps the raw dataset "
+                               f"{root}: mer-prepare never writes into D. Remove or re-point that symlink, or "
+                               "move the dataset so its _CROP and _LANDMARK siblings are real folders")
+        for other in outputs[i + 1:]:
+            if _overlap(out, other):
+                raise PrepareError(f"outputs {out} and {other} resolve to overlapping folders "
+                                   f"({os.path.realpath(out)}, {os.path.realpath(other)}); make them separate folders")
 
 
 def find_clips(root: Path, ext: str) -> list[Path]:
@@ -147,6 +172,7 @@ def copy_sheets(root: Path, crop_root: Path) -> list[Path]:
         if sheet.name.startswith((".", "~$")):
             continue
         target = crop_root / sheet.relative_to(root)
+        check_outputs_apart(root, (target.parent,))
         with atomic_path(target) as tmp:
             shutil.copyfile(sheet, tmp)
         copied.append(target)
@@ -170,13 +196,16 @@ def prepare_tree(root: Path, ext: str, device: str = "cpu", margin: float = DEFA
         raise PrepareError(f"no *.{ext.lstrip('.')} frames under {root}; check --ext "
                            f"(files found there by extension: {_existing_extensions(root)})")
     crop_root, landmark_root = output_dirs(root)
+    check_outputs_apart(root, (crop_root, landmark_root))
     check_writable(crop_root, folder=True)          # before the detector loads and any clip is cropped
     check_writable(landmark_root, folder=True)
     report = PrepareReport(sheets=copy_sheets(root, crop_root))
     todo = []
     wanted = crop_settings(crop_mode, margin)
     for clip in clips:
-        info = _marker(crop_root / clip.relative_to(root))
+        rel = clip.relative_to(root)
+        check_outputs_apart(root, (crop_root / rel, landmark_root / rel))   # a symlink deeper in the outputs
+        info = _marker(crop_root / rel)
         if info is not None and _settings_of(info) != wanted:
             raise PrepareError(f"{crop_root} holds clips cropped with {_describe(_settings_of(info))}, not "
                                f"{_describe(wanted)}; re-run with those options, or remove {crop_root} first")
@@ -223,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "keeps the face's proportions; original: the raw MTCNN rectangle as the original "
                              "code cut it (not square, no margin; the crops the paper's figures were made from) "
                              f"(default {DEFAULT_CROP})")
-    parser.add_argument("--margin", type=float, default=None,
+    parser.add_argument("--margin", type=number(0, MAX_MARGIN), default=None,
                         help=f"--crop square only: crop side = max(w, h) of the face box * (1 + margin) "
                              f"(default {DEFAULT_MARGIN})")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)

@@ -173,3 +173,44 @@ def test_device_choice(capsys):
     if not torch.cuda.is_available():
         assert prepare.choose_device(0) == "cpu"
         assert "CUDA is not available" in capsys.readouterr().err
+
+
+class NoDetector:
+    def detect_many(self, frames):
+        raise AssertionError("the refusal must come before any clip is cropped")
+
+
+@pytest.mark.parametrize("link", ["SMIC_CROP", "SMIC_LANDMARK", "SMIC_CROP/HS"])
+def test_outputs_through_a_symlink_into_d_are_refused_before_anything_is_written(tmp_path, raw_smic_root, link,
+                                                                                 capsys):
+    shutil.copytree(raw_smic_root / "SMIC", tmp_path / "SMIC")
+    raw = tmp_path / "SMIC"
+    before = {p: p.read_bytes() for p in raw.rglob("*") if p.is_file()}
+    target = raw / "HS" if link == "SMIC_CROP/HS" else raw   # a symlink at the top, or one folder down
+    (tmp_path / link).parent.mkdir(exist_ok=True)
+    (tmp_path / link).symlink_to(target, target_is_directory=True)
+    with pytest.raises(prepare.PrepareError, match="overlaps the raw dataset"):
+        prepare.prepare_tree(raw, "bmp", detector=NoDetector(), progress=False)
+    assert prepare.main(["--dir", str(raw), "--ext", "bmp", "--gpu", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "never writes into D" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in raw.rglob("*") if p.is_file()} == before   # nothing of D touched
+
+
+def test_output_that_holds_d_is_refused(tmp_path):
+    (tmp_path / "SMIC_CROP").mkdir()
+    with pytest.raises(prepare.PrepareError, match="overlaps"):
+        prepare.check_outputs_apart(tmp_path / "SMIC_CROP" / "SMIC", [tmp_path / "SMIC_CROP"])
+    with pytest.raises(prepare.PrepareError, match="overlapping"):
+        prepare.check_outputs_apart(tmp_path / "D", [tmp_path / "A", tmp_path / "A" / "B"])
+    prepare.check_outputs_apart(tmp_path / "SMIC", [tmp_path / "SMIC_CROP", tmp_path / "SMIC_LANDMARK"])
+
+
+@pytest.mark.parametrize("margin", ["nan", "-5", "inf", "11"])
+def test_margin_is_checked_when_the_command_line_is_parsed(margin, capsys, monkeypatch):
+    monkeypatch.setattr(prepare, "choose_device", lambda gpu: pytest.fail("parsed past a bad --margin"))
+    with pytest.raises(SystemExit) as exit_:
+        prepare.main(["--dir", ".", "--margin", margin])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--margin" in err and "Traceback" not in err
