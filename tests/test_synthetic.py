@@ -133,3 +133,39 @@ def test_cli_writes_a_loadable_dataset(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "SAMM: 12 clips" in captured.out
     assert "\r" not in captured.out + captured.err and "mer-synth: 100%" in captured.err   # a log: whole lines
+
+
+@pytest.mark.parametrize("name, sheet", [("CASME2", "CASME2/CASME2-coding-20190701.xlsx"),
+                                         ("SAMM", "SAMM/SAMM_CROP/SAMM_Micro_FACS_Codes_v2.xlsx")])
+def test_a_real_dataset_in_root_is_refused_never_replaced(tmp_path, capsys, name, sheet):
+    real = tmp_path / sheet
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"the real coding sheet")
+    assert main([str(tmp_path), "--dataset", name, "--subjects", "1", "--clips-per-class", "1",
+                 "--size", "16", "--frames", "4", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "was not written by mer-synth" in err and "Traceback" not in err
+    assert real.read_bytes() == b"the real coding sheet"
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [real]        # nothing written beside it either
+
+
+def test_its_own_output_is_written_again(tmp_path):
+    make_dataset(tmp_path, "CASME2", subjects=1, clips_per_class=1, image_size=16, frames_range=(4, 4))
+    make_dataset(tmp_path, "CASME2", subjects=2, clips_per_class=1, image_size=16, frames_range=(4, 4))
+
+
+def test_help_says_what_root_is(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "hold the dataset folders (SMIC_CROP, CASME2, SAMM)" in out and "is refused, never replaced" in out
+
+
+@pytest.mark.parametrize("option, value", [("--size", "100000"), ("--subjects", "0"), ("--clips-per-class", "0"),
+                                           ("--clips-per-class", "-1"), ("--size", "nan"), ("--seed", "-1")])
+def test_numbers_are_checked_when_the_command_line_is_parsed(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "out"), "--dataset", "SMIC", option, value])
+    assert exit_.value.code == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -22,6 +22,24 @@ from mer_live.synthetic.render import (MOTIONS, crop_to_frame_scale, motion_fiel
                                        render_frames, render_still, rise_and_fall)
 
 
+SYNTH_MARKER = ".mer-synth"   # in each dataset folder mer-synth writes: only such folders are written into again
+
+
+class NotSyntheticError(ValueError):
+    """The dataset folder exists and was not written by mer-synth (a real dataset, a mer-prepare output)."""
+
+
+def check_synthetic_folder(top: Path) -> None:
+    """Refuse to write a synthetic dataset into `top` unless it is new, empty, or mer-synth's own (it holds
+    SYNTH_MARKER): writing there replaces coding sheets and frames, and a real dataset's must never be."""
+    if not top.exists() or (top / SYNTH_MARKER).is_file():
+        return
+    if top.is_dir() and not any(top.iterdir()):
+        return
+    raise NotSyntheticError(f"{top} exists and was not written by mer-synth (it may hold a real dataset, whose "
+                            "coding sheet and frames would be replaced); give mer-synth a new or empty ROOT folder")
+
+
 @dataclasses.dataclass(frozen=True)
 class SyntheticClip:
     subject: str                  # canonical id ("s01", "sub01", "006")
@@ -70,6 +88,8 @@ def make_dataset(root: str | os.PathLike, name: str, subjects: int = 4, clips_pe
     subject and class; dropped_per_subject extra clips per subject with an emotion outside the class map
     (CASME II fear/sadness, SAMM Disgust/Fear/Sadness; SMIC has none). Clip lengths are drawn from
     frames_range (inclusive). Cropped frames are image_size square; raw frames raw_size (H, W).
+    Raises NotSyntheticError, before writing anything, when the dataset's folder under `root` holds files
+    that mer-synth did not write.
     """
     if name not in catalog.SOURCE_DATASETS:
         raise ValueError(f"synthetic data exists for {catalog.SOURCE_DATASETS}, not {name!r}")
@@ -89,6 +109,11 @@ def make_dataset(root: str | os.PathLike, name: str, subjects: int = 4, clips_pe
     else:
         folder = root.joinpath(*{"SMIC": catalog.SMIC_FRAMES_DIR[:1], "CASME2": catalog.CASME2_FRAMES_DIR,
                                  "SAMM": catalog.SAMM_FRAMES_DIR}[name])
+    top = root / folder.relative_to(root).parts[0]      # SMIC_CROP, SMIC, CASME2 or SAMM
+    check_synthetic_folder(top)
+    top.mkdir(parents=True, exist_ok=True)
+    (top / SYNTH_MARKER).write_text("written by mer-synth: synthetic frames and sheets, safe to replace\n",
+                                    encoding="utf-8")
     clips: list[SyntheticClip] = []
     for subject_index, subject_number in enumerate(numbers[:subjects]):
         subject = catalog.subject_id(name, subject_number)
