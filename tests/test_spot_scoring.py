@@ -41,6 +41,48 @@ def test_matching_takes_the_highest_iou_first():
     assert match(predicted, annotated) == [(0, 1), (1, 0)]
 
 
+def test_matching_is_maximum_where_greedy_is_not():
+    # The case: greedy by IoU takes P0-T0 (.905) first and leaves P1 nothing; P0-T1 (.55) and
+    # P1-T0 (.81) are both true positives. Overlapping annotations of one type occur in SAMM Long Videos.
+    annotated = [(100, 139), (110, 159)]
+    predicted = [(102, 141), (98, 133)]
+    assert iou(predicted[0], annotated[0]) > iou(predicted[1], annotated[0]) > iou(predicted[0], annotated[1])
+    assert match(predicted, annotated) == [(0, 1), (1, 0)]
+    counts = score_video([(*p, "macro") for p in predicted], [(*t, "macro") for t in annotated])["macro"].counts
+    assert (counts.tp, counts.fp, counts.fn) == (2, 0, 0)
+
+
+def test_matching_prefers_the_higher_iou_among_equal_counts():
+    assert match([(0, 9)], [(1, 10), (0, 9)]) == [(0, 1)]
+    assert match([(1, 10), (0, 9)], [(0, 9)]) == [(1, 0)]
+
+
+def test_matching_count_equals_brute_force_maximum():
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        def intervals(n):
+            out = []
+            for _ in range(n):
+                onset = rng.randrange(0, 60)
+                out.append((onset, onset + rng.randrange(0, 25)))
+            return out
+        predicted, annotated = intervals(rng.randrange(0, 5)), intervals(rng.randrange(0, 5))
+        pairs = match(predicted, annotated)
+        assert len({p for p, _ in pairs}) == len({t for _, t in pairs}) == len(pairs)
+        assert all(iou(predicted[p], annotated[t]) >= 0.5 for p, t in pairs)
+        best = 0
+        for size in range(min(len(predicted), len(annotated)), 0, -1):
+            if any(all(iou(predicted[p], annotated[t]) >= 0.5 for p, t in zip(ps, ts))
+                   for ps in itertools.permutations(range(len(predicted)), size)
+                   for ts in itertools.combinations(range(len(annotated)), size)):
+                best = size
+                break
+        assert len(pairs) == best, (predicted, annotated)
+
+
 def test_types_only_match_their_own_type():
     result = score_video([(100, 160, "micro")], [(100, 160, "macro")])
     assert result["micro"].counts == Counts(annotated=0, predicted=1, tp=0)
