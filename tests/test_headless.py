@@ -79,3 +79,30 @@ def test_a_source_error_is_said_once_before_any_loading(tmp_path, capsys):
     assert "cannot open video" in captured.err
     assert "no micro-expression events" not in captured.out and "0 frames" not in captured.err
     assert not out.exists()
+
+
+def summary_counts(err):
+    """(frames, event clips, stride windows) from the run's last line."""
+    import re
+
+    lines = [line for line in err.splitlines() if " classified " in line]
+    assert len(lines) == 1, err
+    found = re.match(r"(\d+) frames?; classified (\d+) event clips? and (\d+) stride windows? ", lines[0])
+    assert found, lines[0]
+    return tuple(int(n) for n in found.groups()), lines[0]
+
+
+def test_the_last_line_counts_event_clips_and_stride_windows_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo, "demo_source", one_event_stream)
+    command = ["--headless", "--demo", "--face", "full"]
+    assert main(command) == 0
+    captured = capsys.readouterr()
+    (frames, clips, windows), line = summary_counts(captured.err)
+    labelled = [row for row in captured.out.splitlines() if "confidence" in row]
+    assert frames == 60 and clips == len(labelled) >= 1           # every labelled event: one clip classified
+    assert windows == 0 and "only with --out" in line              # without --out no stride window is
+    out = tmp_path / "preds.csv"
+    assert main([*command, "--out", str(out)]) == 0
+    (frames, clips, windows), line = summary_counts(capsys.readouterr().err)
+    assert clips == len(labelled) and windows == len(list(csv.DictReader(out.open()))) > 0
+    assert "only with --out" not in line and "per second" in line

@@ -166,6 +166,7 @@ class Engine:
         self._capture_clock: collections.deque = collections.deque(maxlen=120)
         self._windows_made = 0
         self._windows_done = 0
+        self._event_clips = 0               # events' own clips classified (counted apart from stride windows)
         self._dropped = 0
         self._detections = 0
         self._latencies: collections.deque = collections.deque(maxlen=200)
@@ -232,7 +233,8 @@ class Engine:
             latency = float(np.median(self._latencies)) * 1000 if self._latencies else 0.0
             return EngineStats(capture_fps=_rate(self._capture_clock), inference_rate=rate, latency_ms=latency,
                                provider=str(getattr(self.classifier, "provider", "")), frames=self._frames,
-                               windows=self._windows_done, dropped_windows=self._dropped,
+                               windows=self._windows_done, event_clips=self._event_clips,
+                               dropped_windows=self._dropped,
                                stages=self.clock.summary(),
                                extra={"windows_made": self._windows_made,
                                       "recent_inference_rate": _rate(self._result_clock, rate),
@@ -588,6 +590,8 @@ class Engine:
             self.clock.add("features", time.perf_counter() - started)
             with self.clock.time("inference"):
                 probs = self._predict(features[None])[0]
+            with self._stats_lock:
+                self._event_clips += 1
             k = int(np.argmax(probs))
             label, confidence = self.spec.class_names[k], float(probs[k])
         return MicroExpressionEvent(start=segment.start, end=segment.end, label=label, confidence=confidence,

@@ -85,11 +85,12 @@ class StageTiming:
 @dataclass
 class EngineStats:
     capture_fps: float = 0.0
-    inference_rate: float = 0.0      # windows classified per second
+    inference_rate: float = 0.0      # stride windows classified per second
     latency_ms: float = 0.0          # median window-end-to-result latency
     provider: str = ""
     frames: int = 0
-    windows: int = 0
+    windows: int = 0                 # stride windows classified
+    event_clips: int = 0             # spotted events classified on their own clip (not stride windows)
     dropped_windows: int = 0         # stale windows replaced by newer ones before inference
     stages: dict = field(default_factory=dict)   # stage name -> StageTiming (mer_live.streaming.timings)
     extra: dict = field(default_factory=dict)

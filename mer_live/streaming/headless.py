@@ -207,9 +207,7 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
         label = "demo ground truth" if options.demo else "stream ground truth"
         print(f"{label}: " + "; ".join(f"{s:.2f}-{e:.2f} s {name}" for s, e, name in truth))
-    stats = engine.stats()
-    say.line(f"{stats.frames} frames, {stats.windows} windows classified, {stats.inference_rate:.1f} windows/s, "
-             f"provider {stats.provider}; stages {format_stages(stats.stages)}")
+    say.line(format_summary(engine.stats(), windows_asked=bool(options.out)))
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
@@ -223,6 +221,20 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
               "Repair or re-encode the source, or pass --allow-partial to accept partial input", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
+
+
+def format_summary(stats, windows_asked: bool) -> str:
+    """The run's last line: what was classified, event clips and stride windows apart (a run without --out
+    classifies only the events' clips, and "0 windows classified" after six labelled events reads as a bug)."""
+    def count(n: int, noun: str) -> str:
+        return f"{n} {noun}{'' if n == 1 else 's'}"
+
+    if windows_asked:
+        windows = f"{count(stats.windows, 'stride window')} ({stats.inference_rate:.1f} per second)"
+    else:
+        windows = f"{count(stats.windows, 'stride window')} (stride windows are classified only with --out)"
+    return (f"{count(stats.frames, 'frame')}; classified {count(stats.event_clips, 'event clip')} and {windows}; "
+            f"provider {stats.provider}; stages {format_stages(stats.stages)}")
 
 
 def no_window_reason(listener: HeadlessListener, seconds: float) -> str:
