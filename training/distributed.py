@@ -3,10 +3,14 @@
 - "folds": each rank trains whole folds on its own device (gloo on CPU, nccl on GPU) and writes their
   results to the shared output folder; rank 0 merges them into the report. A fold's result does not
   depend on which rank ran it, so the report equals a single process's.
-- "ddp": every rank trains the same fold together (DistributedDataParallel), as the original code did.
-  Each epoch's plan of clips (the imbalanced sampler's draws included) is drawn identically on every rank
-  and every batch of -bs clips is split across the ranks, so -bs is the batch of one optimizer step
-  whatever the number of ranks (the original code's -bs was per GPU). Rank 0 writes the fold's files.
+- "ddp": every rank trains the same fold together (DistributedDataParallel). Each epoch's plan of clips
+  (the imbalanced sampler's draws included) is drawn identically on every rank and every batch of -bs
+  clips is split across the ranks: each clip once per epoch, and -bs is the batch of one optimizer step
+  over all ranks, as the original code's -bs was (its main.py required -bs to divide by the world size and
+  gave each rank -bs / world). It does not copy the original's sampling: its ImbalancedDDPSampler seeded
+  with seed + epoch and never used the rank, so every rank drew the same clips, and without that sampler
+  every rank went through the whole training set (an epoch of world times as many steps). Rank 0 writes
+  the fold's files.
 
 Without torchrun the same code runs as a single process (world 1) and every call here is a no-op.
 """

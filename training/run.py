@@ -185,8 +185,8 @@ def check_recipe(options: TrainOptions) -> None:
 def check_ranks(options: TrainOptions, ctx: distributed.Context) -> None:
     if options.distribute == "ddp" and options.batch_size < ctx.world:
         raise TrainingError(f"--distribute ddp splits every batch of -bs clips across the {ctx.world} ranks, so -bs "
-                            f"must be at least {ctx.world} (got {options.batch_size}); the original code's -bs 1 on "
-                            f"{ctx.world} GPUs is -bs {ctx.world} here")
+                            f"must be at least {ctx.world} (got {options.batch_size}); -bs is the batch of one step "
+                            "over all ranks, as in the original code (which also needed it to divide by the ranks)")
 
 
 def check_resume(out_dir: Path, options: TrainOptions) -> None:
