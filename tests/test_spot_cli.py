@@ -211,3 +211,34 @@ def test_help_lists_the_datasets(capsys):
     assert done.value.code == 0
     text = capsys.readouterr().out
     assert all(name in text for name in ("CASME_SQ", "SAMM_LV", "CASME3_A"))
+
+
+def test_conventions_are_in_the_report_and_a_finished_run_is_rescored_under_others(tiny_root, tmp_path, capsys,
+                                                                                   monkeypatch):
+    root, made = tiny_root
+    out = tmp_path / "out"
+    argv = [root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--threshold", "1.5"]
+    assert run(argv, capsys)[0] == 0
+    markdown = (out / "report.md").read_text()
+    assert "--type-absent count" in markdown and "--onset-missing apex" in markdown
+    assert json.loads((out / "report.json").read_text())["run"]["conventions"] == {"type_absent": "count",
+                                                                                   "onset_missing": "apex"}
+    stored = json.loads(runner.result_path(out, made.videos[0].video_id).read_text())
+    assert all("filled" in a for a in stored["annotations"])
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("rescoring re-ran a video")
+
+    monkeypatch.setattr(runner, "run_video", must_not_run)
+    assert run(argv + ["--type-absent", "skip", "--onset-missing", "drop"], capsys)[0] == 0
+    markdown = (out / "report.md").read_text()
+    assert "--type-absent skip" in markdown and "--onset-missing drop" in markdown
+    assert json.loads((out / "report.json").read_text())["run"]["conventions"]["type_absent"] == "skip"
+
+    for path in (out / "videos").glob("*.json"):             # results of a mer-spot that did not record it
+        result = json.loads(path.read_text())
+        for annotation in result["annotations"]:
+            annotation.pop("filled")
+        path.write_text(json.dumps(result))
+    code, _, err = run(argv + ["--onset-missing", "drop"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "older mer-spot" in err

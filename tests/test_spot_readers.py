@@ -58,6 +58,7 @@ def test_casme_sq_reads_every_pitfall(tmp_path):
     assert spans(first) == [(10, 20, "micro"), (40, 60, "macro"), (70, 101, "macro")]
     assert first.numbers == tuple(range(1, 106)) and first.frames[99].name == "img100.jpg"
     assert first.fps == 30.0 and first.intervals[2].apex is None
+    assert [i.filled for i in first.intervals] == [(), ("offset",), ()]
     assert spans(videos["s16/16_0101disgustingteeth"]) == [(5, 12, "micro")]
     assert videos["s15/15_0502funnyerrors"].intervals == ()                 # scored, with nothing to find
     categories = {n.category for n in index.notes}
@@ -123,6 +124,7 @@ def test_samm_lv_reads_every_pitfall(tmp_path):
     assert spans(videos["006_1"]) == [(10, 21, "micro"), (50, 70, "macro"), (80, 120, "macro"), (90, 95, "micro")]
     assert videos["006_1"].fps == 200.0 and videos["006_1"].subject == "006"
     assert videos["006_1"].intervals[2].apex is None
+    assert [i.filled for i in videos["006_1"].intervals] == [(), ("onset",), (), ()]   # for --onset-missing
     assert videos["006_2"].intervals == ()
     categories = {n.category for n in index.notes}
     assert {"fractional frame number rounded", "onset missing: apex used", "offset past the last frame: clamped",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.evaluation import evaluate_video
 from mer_live.spot_eval.live_metrics import delay_stats, per_minute
 from mer_live.spot_eval.report import summarize
@@ -157,3 +158,42 @@ def test_false_events_per_minute_and_on_blinks_pool_over_videos():
     assert summary["blinks"] == {"annotated": 1, "false_micro_on_blinks": 1}
     assert per_minute(3, 0.0) == 0.0
     assert summary["counts"]["micro"]["tp"] == 1 and summary["delay"]["micro"]["count"] == 1
+
+
+def test_videos_without_the_type_count_or_are_skipped():
+    # video b has no micro annotation: MEGC counts its micro event as false; SOFTNet's loader leaves b out
+    a = _result("a", [_interval(60, 69, "micro"), _interval(300, 400, "macro")],
+                [_event(60, 69, "micro", 3.0), _event(300, 400, "macro", 14.0)], duration_s=60.0)
+    b = _result("b", [_interval(100, 200, "macro")],
+                [_event(500, 509, "micro", 17.0), _event(100, 200, "macro", 7.0)], duration_s=60.0)
+    counted = summarize([a, b])
+    assert (counted["counts"]["micro"]["predicted"], counted["counts"]["micro"]["tp"]) == (2, 1)
+    assert counted["false_per_minute"]["micro"] == pytest.approx(1 / 2.0)
+    skipped = summarize([a, b], Conventions(type_absent="skip"))
+    assert (skipped["counts"]["micro"]["predicted"], skipped["counts"]["micro"]["tp"]) == (1, 1)
+    assert skipped["counts"]["macro"] == counted["counts"]["macro"]          # both videos have macro
+    assert skipped["counts"]["overall"]["predicted"] == 3
+    assert skipped["false_per_minute"]["micro"] == 0.0                       # over video a's minute only
+    assert skipped["per_video"][1]["scored_kinds"] == ["macro"]
+    assert evaluate_video(b, Conventions(type_absent="skip")).scored_kinds == ("macro",)
+
+
+def test_annotations_without_a_coded_onset_are_kept_or_dropped():
+    kept_row = {**_interval(50, 70, "macro"), "filled": ["onset"]}          # SAMM onset 0: [apex, offset]
+    other = {**_interval(300, 400, "macro"), "filled": []}
+    result = _result("006_1", [kept_row, other], [_event(50, 70, "macro", 3.0), _event(300, 400, "macro", 14.0)],
+                     duration_s=60.0)
+    kept = summarize([result])["counts"]["macro"]
+    assert (kept["annotated"], kept["tp"], kept["fp"]) == (2, 2, 0)
+    dropped = summarize([result], Conventions(onset_missing="drop"))["counts"]["macro"]
+    assert (dropped["annotated"], dropped["tp"], dropped["fp"]) == (1, 1, 1)
+    evaluation = evaluate_video(result, Conventions(onset_missing="drop"))
+    assert evaluation.matched_annotations == frozenset({1})                  # indices into the stored list
+
+
+def test_conventions_are_checked_and_described():
+    with pytest.raises(ValueError, match="type_absent"):
+        Conventions(type_absent="sometimes")
+    lines = Conventions(type_absent="skip", onset_missing="drop").describe()
+    assert "--type-absent skip" in lines[0] and "SOFTNet" in lines[0]
+    assert "--onset-missing drop" in lines[1] and "onset 0" in lines[1]

@@ -6,7 +6,8 @@ SAMM Long Videos, CAS(ME)^3 part A), one video at a time, and scores the events 
 overall), adding what a live user meets: the delay from each expression's end to its report, and the
 false events per minute. Writes OUT/report.md, OUT/report.json and OUT/timelines/<video>.png; each video's
 result is kept as it finishes, so the same command resumes an interrupted run and only rebuilds the report
-of a finished one.
+of a finished one. The scoring conventions (--type-absent, --onset-missing) are printed in the report and
+may differ from the run's: a finished run's report is rebuilt under them without running the engine.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Sequence
 
 from mer_live.choices import ArgumentParser, DefaultsHelpFormatter
 from mer_live.spot_eval.catalog import SPOT_DATASETS, TITLES
+from mer_live.spot_eval.conventions import ONSET_MISSING, TYPE_ABSENT, Conventions
 
 PROG = "mer-spot"
 
@@ -60,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--skip-unlabeled", action="store_true",
                         help="leave out videos without annotations (default: score them; all their events are "
                              "false ones)")
+    parser.add_argument("--type-absent", default=Conventions.type_absent, choices=sorted(TYPE_ABSENT),
+                        help="videos with no annotation of the scored type: count (MEGC: their spotted intervals "
+                             "of that type are false positives) or skip (SOFTNet's loader)")
+    parser.add_argument("--onset-missing", default=Conventions.onset_missing, choices=sorted(ONSET_MISSING),
+                        help="annotations whose onset is not coded (SAMM Long Videos' 10 macro rows with onset 0): "
+                             "apex (scored as [apex, offset], the public MEGC loaders) or drop (SOFTNet)")
     parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider for --model")
     parser.add_argument("--stride", type=float, default=defaults.stride_s,
@@ -193,8 +201,11 @@ def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict)
     """Run the videos that have no result yet, then write the report; returns it."""
     from mer_live import __version__
     from mer_live.progress import write
+    from mer_live.spot_eval.conventions import records_filled
     from mer_live.spot_eval.report import draw_video_timeline, write_report
     from mer_live.spot_eval.runner import describe_classifier, run_videos
+
+    conventions = Conventions(type_absent=args.type_absent, onset_missing=args.onset_missing)
 
     if not args.quiet:
         write(f"{PROG}: {index.summary()}")
@@ -204,8 +215,11 @@ def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict)
                 "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
                 "videos": [v.video_id for v in videos]}
     results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
-                         on_done=lambda result: draw_video_timeline(out_dir, result))
-    return write_report(out_dir, run_info, results, index.notes)
+                         on_done=lambda result: draw_video_timeline(out_dir, result, conventions))
+    if conventions.onset_missing == "drop" and not records_filled(results):
+        raise UsageError(f"--onset-missing drop: the results in {out_dir} were written by an older mer-spot that "
+                         f"did not record which onsets were not coded; run again with another --out")
+    return write_report(out_dir, run_info, results, index.notes, conventions)
 
 
 if __name__ == "__main__":

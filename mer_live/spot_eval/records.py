@@ -22,6 +22,7 @@ class Interval:
     kind: str                    # "micro" | "macro" (annotations and predictions), "blink" (CAS(ME)^3 sheet)
     apex: int | None = None
     where: str = ""              # the sheet row it came from, for messages
+    filled: tuple[str, ...] = ()  # "onset" / "offset" when not coded and taken from the apex
 
     @property
     def frames(self) -> int:

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from mer_live.atomic import write_text_atomic
 from mer_live.spot_eval.catalog import KINDS
+from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.evaluation import evaluate_video
 from mer_live.spot_eval.live_metrics import delay_stats, per_minute
 from mer_live.spot_eval.records import ReaderNote
@@ -17,6 +18,7 @@ from mer_live.spot_eval.scoring import Counts, pooled
 from mer_live.spot_eval.timeline import draw_timeline
 
 TIMELINES_DIR = "timelines"
+TIMELINES_STAMP = "conventions.json"      # the conventions the timelines were drawn under
 
 ANCHORS = ("Published anchors, for context: the MEGC2020 baseline (MDMD) reaches micro F1 .008 on CAS(ME)^2 "
            "(.036 on SAMM Long Videos); the best offline methods reach about .12-.25 micro F1 (SOFTNet .117 / "
@@ -30,17 +32,21 @@ def timeline_path(out_dir: Path, video_id: str) -> Path:
     return Path(out_dir) / TIMELINES_DIR / f"{safe_name(video_id)}.png"
 
 
-def draw_video_timeline(out_dir: Path, result: dict) -> Path:
+def draw_video_timeline(out_dir: Path, result: dict, conventions: Conventions = Conventions()) -> Path:
     path = timeline_path(out_dir, result["video_id"])
-    draw_timeline(result, evaluate_video(result), path)
+    draw_timeline(result, evaluate_video(result, conventions), path)
     return path
 
 
-def summarize(results: Sequence[dict]) -> dict:
-    """Pooled MEGC counts per type, delays, false events per minute and per-video rows."""
-    evaluations = [evaluate_video(r) for r in results]
+def summarize(results: Sequence[dict], conventions: Conventions = Conventions()) -> dict:
+    """Pooled MEGC counts per type, delays, false events per minute and per-video rows. False events per
+    minute of a type are over the minutes of the videos that count for that type."""
+    evaluations = [evaluate_video(r, conventions) for r in results]
     counts = pooled([e.matches for e in evaluations], KINDS)
     seconds = sum(r["duration_s"] for r in results)
+    scored_seconds = {kind: sum(r["duration_s"] for r, e in zip(results, evaluations) if kind in e.scored_kinds)
+                      for kind in KINDS}
+    scored_seconds["overall"] = sum(r["duration_s"] for r, e in zip(results, evaluations) if e.scored_kinds)
     delays = {kind: [d for e in evaluations for d in e.delays_s[kind]] for kind in KINDS}
     delays["overall"] = delays["micro"] + delays["macro"]
     false_on_blinks = sum(e.false_on_blinks for e in evaluations)
@@ -51,6 +57,7 @@ def summarize(results: Sequence[dict]) -> dict:
         video_counts["overall"] = sum(video_counts.values(), Counts())
         videos.append({"video_id": result["video_id"], "minutes": result["duration_s"] / 60,
                        "counts": {k: c.to_dict() for k, c in video_counts.items()},
+                       "scored_kinds": list(evaluation.scored_kinds),
                        "false_per_minute": per_minute(video_counts["overall"].fp, result["duration_s"]),
                        "false_on_blinks": evaluation.false_on_blinks, "blinks": len(result.get("blinks", [])),
                        "warnings": result["engine"]["warning_count"], "errors": result["engine"]["errors"],
@@ -58,18 +65,26 @@ def summarize(results: Sequence[dict]) -> dict:
     return {"videos": len(results), "minutes": seconds / 60,
             "counts": {k: c.to_dict() for k, c in counts.items()},
             "delay": {k: delay_stats(v) for k, v in delays.items()},
-            "false_per_minute": {k: per_minute(counts[k].fp, seconds) for k in (*KINDS, "overall")},
+            "false_per_minute": {k: per_minute(counts[k].fp, scored_seconds[k]) for k in (*KINDS, "overall")},
             "blinks": {"annotated": blink_count, "false_micro_on_blinks": false_on_blinks},
             "per_video": videos}
 
 
-def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: Sequence[ReaderNote]) -> dict:
-    """Draw missing timelines, then write report.json and report.md; returns the report's dict."""
+def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: Sequence[ReaderNote],
+                 conventions: Conventions = Conventions()) -> dict:
+    """Draw missing timelines (all of them when the conventions changed since they were drawn), then write
+    report.json and report.md; returns the report's dict."""
     out_dir = Path(out_dir)
+    stamp = out_dir / TIMELINES_DIR / TIMELINES_STAMP
+    stamp_text = json.dumps(conventions.to_dict(), sort_keys=True)
+    redraw = (stamp.read_text(encoding="utf-8") if stamp.is_file() else stamp_text) != stamp_text
     for result in results:
-        if not timeline_path(out_dir, result["video_id"]).is_file():
-            draw_video_timeline(out_dir, result)
-    report = {"run": run_info, "summary": summarize(results),
+        if redraw or not timeline_path(out_dir, result["video_id"]).is_file():
+            draw_video_timeline(out_dir, result, conventions)
+    write_text_atomic(stamp, stamp_text)
+    run_info = {**run_info, "conventions": conventions.to_dict()}
+    report = {"run": run_info, "summary": summarize(results, conventions),
+              "conventions": conventions.describe(),
               "reader_notes": [{"category": n.category, "text": n.text} for n in notes], "anchors": ANCHORS}
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1))
     write_text_atomic(out_dir / "report.md", markdown(report))
@@ -89,7 +104,10 @@ def markdown(report: dict) -> str:
              + (f" (commit {run['commit']})" if run.get("commit") else "") + ".", "",
              "## MEGC scores", "",
              "A spotted interval is a true positive when its IoU with an annotated interval of the same type is "
-             ">= 0.5 (frames counted inclusively), one to one; counts are pooled over all videos.", "",
+             ">= 0.5 (frames counted inclusively), one to one (a maximum matching); counts are pooled over all "
+             "videos.", "", "Conventions that published figures differ on:", ""]
+    lines += [f"- {line}" for line in report.get("conventions", Conventions().describe())]
+    lines += ["",
              "| type | annotated | spotted | TP | precision | recall | F1 |", "|---|---:|---:|---:|---:|---:|---:|"]
     for kind in (*KINDS, "overall"):
         c = counts[kind]
@@ -115,11 +133,12 @@ def markdown(report: dict) -> str:
               "| timeline |",
               "|---|---:|---:|---:|---:|---|"]
     for row in summary["per_video"]:
-        mi, ma = row["counts"]["micro"], row["counts"]["macro"]
+        scored = row.get("scored_kinds", KINDS)
+        cells = [(lambda c: f"{c['annotated']} / {c['predicted']} / {c['tp']}")(row["counts"][k]) if k in scored
+                 else "not scored" for k in KINDS]
         png = f"{TIMELINES_DIR}/{safe_name(row['video_id'])}.png"
         flag = " (engine error)" if row["errors"] else ""
-        lines.append(f"| {row['video_id']}{flag} | {row['minutes']:.2f} | {mi['annotated']} / {mi['predicted']} / "
-                     f"{mi['tp']} | {ma['annotated']} / {ma['predicted']} / {ma['tp']} | "
+        lines.append(f"| {row['video_id']}{flag} | {row['minutes']:.2f} | {cells[0]} | {cells[1]} | "
                      f"{row['false_per_minute']:.2f} | [png]({png}) |")
     notes = Counter(n["category"] for n in report["reader_notes"])
     if notes:

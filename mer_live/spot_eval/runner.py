@@ -163,7 +163,7 @@ def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list
                  wall_s: float) -> dict:
     """The JSON record of one finished video (what the report is rebuilt from)."""
     def interval(i):
-        return {"onset": i.onset, "offset": i.offset, "kind": i.kind, "apex": i.apex,
+        return {"onset": i.onset, "offset": i.offset, "kind": i.kind, "apex": i.apex, "filled": list(i.filled),
                 "onset_s": video.time_of(i.onset), "offset_s": video.time_of(i.offset)}
 
     return {"video_id": video.video_id, "dataset": video.dataset, "subject": video.subject, "fps": video.fps,

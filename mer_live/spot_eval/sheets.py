@@ -6,6 +6,7 @@ one row's cells into an Interval by the MEGC loaders' rules, and says what it fi
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -109,6 +110,7 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
     ap = values["apex"]
     if ap is not None and (ap < first_frame or ap < 0):
         ap = None
+    filled = []
     for name, cell in (("onset", onset), ("offset", offset)):
         if values[name] is None or values[name] < first_frame:
             if ap is None:
@@ -117,11 +119,12 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
                 return None
             notes.append(ReaderNote(f"{name} missing: apex used", f"{where}: {name} {cell!r} -> apex {ap}"))
             values[name] = ap
+            filled.append(name)
     on, off = values["onset"], values["offset"]
     if off < on:
         raise DatasetError(f"bad frame numbers in {where}: offset {off} is before onset {on}; correct the row or "
                            f"restore the original sheet")
-    return Interval(onset=on, offset=off, kind=kind, apex=ap, where=where)
+    return Interval(onset=on, offset=off, kind=kind, apex=ap, where=where, filled=tuple(filled))
 
 
 def bind_to_video(interval: Interval, numbers: tuple[int, ...], video_id: str,
@@ -135,13 +138,11 @@ def bind_to_video(interval: Interval, numbers: tuple[int, ...], video_id: str,
     if interval.offset > last:
         notes.append(ReaderNote("offset past the last frame: clamped",
                                 f"{interval.where}: offset {interval.offset} -> {last} (video {video_id})"))
-        return Interval(onset=interval.onset, offset=last, kind=interval.kind, apex=interval.apex,
-                        where=interval.where)
+        return dataclasses.replace(interval, offset=last)
     if interval.onset < first:
         notes.append(ReaderNote("onset before the first frame: clamped",
                                 f"{interval.where}: onset {interval.onset} -> {first} (video {video_id})"))
-        return Interval(onset=first, offset=interval.offset, kind=interval.kind, apex=interval.apex,
-                        where=interval.where)
+        return dataclasses.replace(interval, onset=first)
     return interval
 
 
