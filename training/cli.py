@@ -12,6 +12,7 @@ import sys
 from mer_live.choices import ArgumentParser
 from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_UNREADABLE_INPUT, EXIT_USAGE,
                                  command_errors)
+from mer_live.cli_numbers import integer, number
 from mer_live.datasets.catalog import DATASETS
 from mer_live.datasets.records import MIN_CLIP_FRAMES
 from mer_live.features import FEATURE_MODES
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "options of the original code's main.py (Hong et al. 2022; each also has a long name)")
     original.add_argument("-tb", "--tensorboard", metavar="DIR", default=None,
                           help="TensorBoard log folder (relative: under OUT/tensorboard/)")
-    original.add_argument("-imgsize", "--image-size", dest="image_size", type=int, nargs="+",
+    original.add_argument("-imgsize", "--image-size", dest="image_size", type=integer(1), nargs="+",
                           default=list(TrainOptions.image_size), metavar="N", help="1 int, or 2 ints H W (e.g. 120 64)")
     original.add_argument("-feature", "--feature", choices=FEATURE_MODES, default=argparse.SUPPRESS,  # per model
                           help="input channels per frame (default: RGB, as the original code, for the models that "
@@ -46,12 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                                "ch6 and ch3_3 fusion RGB_OF)")
     original.add_argument("-interpol", "--interpolation", choices=INTERPOLATIONS,
                           default=TrainOptions.interpolation, help="how clips are brought to a fixed length")
-    original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=int,
+    original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=integer(1),
                           default=TrainOptions.num_frames, help="time steps the model sees")
-    original.add_argument("-bs", "--batch-size", dest="batch_size", type=int, default=TrainOptions.batch_size,
+    original.add_argument("-bs", "--batch-size", dest="batch_size", type=integer(1), default=TrainOptions.batch_size,
                           help="train batch size")
-    original.add_argument("-lr", "--lr", type=float, default=TrainOptions.lr, help="AdamW learning rate")
-    original.add_argument("-ep", "--epochs", type=int, default=TrainOptions.epochs, help="epochs per fold")
+    original.add_argument("-lr", "--lr", type=number(above=0, high=1), default=TrainOptions.lr, help="AdamW learning rate")
+    original.add_argument("-ep", "--epochs", type=integer(1), default=TrainOptions.epochs, help="epochs per fold")
     original.add_argument("-gpu", "--gpu", type=int, nargs="+", default=None, metavar="ID",
                           help="GPU number(s) to use (under torchrun: one per rank); leave out to train on CPU")
     original.add_argument("--imbalanced_sampler", "--imbalanced-sampler", dest="imbalanced_sampler", action="store_true",
@@ -67,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="output folder (default runs/MODEL-DATASET, so the same command resumes)")
     more.add_argument("--subjects", nargs="+", default=None, metavar="ID",
                       help="run only these held-out subjects' folds (e.g. s01 s02)")
-    more.add_argument("--seed", type=int, default=TrainOptions.seed, help="run seed (folds are seeded from it and the subject)")
-    more.add_argument("--workers", type=int, default=TrainOptions.workers, help="data loader worker processes")
+    more.add_argument("--seed", type=integer(0, 2**32 - 1), default=TrainOptions.seed, help="run seed (folds are seeded from it and the subject)")
+    more.add_argument("--workers", type=integer(0, 256), default=TrainOptions.workers, help="data loader worker processes")
     more.add_argument("--amp", action="store_true", help="mixed precision (float16) on GPU")
     more.add_argument("--pretrained", default=None, metavar="PATH",
                       help="local Kinetics-400 Video Swin weights to start from (swin models)")
@@ -93,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     recipe = p.add_argument_group("optional recipe for higher learning rates (the paper's recipe is the default)")
     recipe.add_argument("--lr-schedule", dest="lr_schedule", choices=LR_SCHEDULES, default=TrainOptions.lr_schedule,
                         help="constant rate, or cosine decay to 1%% of -lr over the run (per optimizer step)")
-    recipe.add_argument("--warmup-epochs", dest="warmup_epochs", type=int, default=TrainOptions.warmup_epochs,
+    recipe.add_argument("--warmup-epochs", dest="warmup_epochs", type=integer(0), default=TrainOptions.warmup_epochs,
                         metavar="N", help="raise the rate linearly from ~0 to -lr over the first N epochs")
-    recipe.add_argument("--clip-grad", dest="clip_grad", type=float, default=TrainOptions.clip_grad, metavar="NORM",
+    recipe.add_argument("--clip-grad", dest="clip_grad", type=number(above=0), default=TrainOptions.clip_grad, metavar="NORM",
                         help="clip the gradient norm to NORM (e.g. 1.0)")
-    recipe.add_argument("--retry-collapsed", dest="retry_collapsed", type=int, default=TrainOptions.retry_collapsed,
+    recipe.add_argument("--retry-collapsed", dest="retry_collapsed", type=integer(0), default=TrainOptions.retry_collapsed,
                         metavar="N", help="re-train a fold whose model did not fit its own training data (one class, or "
                              "train UF1 near chance) from another initialisation, up to N times; the report "
                              "lists every retry")
@@ -110,8 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainOptions:
     if len(args.image_size) not in (1, 2):
         parser.error(f"-imgsize takes 1 int or 2 ints (H W), got {len(args.image_size)}")
-    if min(args.image_size) < 1:
-        parser.error(f"-imgsize must be positive, got {args.image_size}")
     size = tuple(args.image_size) * (2 if len(args.image_size) == 1 else 1)
     values = vars(args).copy()
     values["image_size"] = size
