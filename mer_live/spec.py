@@ -7,22 +7,47 @@ Versioning: a new field gets a default that reproduces what older files meant, a
 SPEC_VERSION. So this build reads every older spec (missing fields take their defaults) and refuses a
 newer one, or one with keys it does not know, naming the mer-live that wrote it: trimming such a spec
 would run the model on input it was not trained for.
+
+Bounds: a spec read from a file is untrusted, so every size and rate in it is checked against SPEC_BOUNDS
+(and the clip it implies against MAX_CLIP_VALUES and MAX_WINDOW_BYTES) before anything is sized by it: a forged
+`num_frames: 1e9` must be one refused line, not gigabytes allocated.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata as importlib_metadata
 from typing import Any
 
 import mer_live
+from mer_live.features import FEATURE_CHANNELS, FEATURE_MODES
 from mer_live.flow import FARNEBACK_PARAMS
+from mer_live.interpolation import INTERPOLATIONS
 
 SPEC_VERSION = 1
+
+# What a spec read from a file may state: wide room above the paper's models (16 frames, 224 px, 3-5 classes,
+# 0.3-0.5 s clips at 100-200 fps), far below what would exhaust a machine. Integers: low..high; numbers: (low, high].
+SPEC_BOUNDS: dict[str, tuple[float, float]] = {
+    "num_frames": (1, 256),
+    "image_size": (8, 1024),        # each side, in pixels
+    "class_names": (1, 1000),       # how many classes
+    "fps": (0.0, 1000.0),
+    "clip_seconds": (0.0, 10.0),
+}
+MAX_CLIP_VALUES = 2 ** 27           # num_frames x channels x height x width of one model input: 512 MiB as float32
+MAX_WINDOW_BYTES = 2 ** 30          # clip_seconds x fps RGB frames at the model's size: the live window's crops
+MAX_NAME_CHARS = 100                # a class name (it heads a CSV column) or the model, variant, dataset name
 
 
 class SpecVersionError(ValueError):
     """A spec written by a newer mer-live (higher spec_version, or keys this build does not know)."""
+
+
+class SpecBoundsError(ValueError):
+    """A spec states a value mer-live refuses to read (out of SPEC_BOUNDS, of the wrong type, an unknown
+    feature): the file is forged or corrupt. The message names the field, its value and the bound."""
 
 
 def mer_live_version() -> str:
@@ -101,6 +126,9 @@ class ModelSpec:
                    if f.default is MISSING and f.default_factory is MISSING and f.name not in d]
         if missing:
             raise ValueError(f"model spec is missing {missing}; it was not written by mer-live")
+        defaults = {f.name: f.default if f.default is not MISSING else f.default_factory() for f in fields(cls)
+                    if f.default is not MISSING or f.default_factory is not MISSING}
+        check_bounds({**defaults, **d})
         return cls(**{**d, "spec_version": SPEC_VERSION})
 
     def to_json(self) -> str:
@@ -110,3 +138,70 @@ class ModelSpec:
     def from_json(cls, text: str, *, version: str | None = None, source: str = "model spec") -> "ModelSpec":
         """`from_dict` of a JSON text (json.JSONDecodeError is a ValueError)."""
         return cls.from_dict(json.loads(text), version=version, source=source)
+
+
+def _whole(name: str, value: Any) -> int:
+    low, high = SPEC_BOUNDS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecBoundsError(f"{name} {value!r} is not a whole number in {low}..{high}, the bound mer-live reads")
+    return value
+
+
+def _rate(name: str, value: Any) -> float:
+    low, high = SPEC_BOUNDS[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value)
+                                                                             and low < value <= high):
+        raise SpecBoundsError(f"{name} {value!r} is not a number in ({low:g}, {high:g}], the bound mer-live reads")
+    return float(value)
+
+
+def _name(name: str, value: Any, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or len(value) > MAX_NAME_CHARS or not value.isprintable() \
+            or (not empty and not value.strip()):
+        raise SpecBoundsError(f"{name} {str(value)[:40]!r} is not a {'' if empty else 'non-empty '}printable "
+                              f"name of at most {MAX_NAME_CHARS} characters")
+    return value
+
+
+def check_bounds(d: dict[str, Any]) -> None:
+    """Refuse a spec (as a dict, straight from a file) whose values mer-live will not size anything by.
+
+    Raises:
+        SpecBoundsError: the first value out of SPEC_BOUNDS, of the wrong type, or an unknown choice; or a
+            clip of more than MAX_CLIP_VALUES values, or a live window of more than MAX_WINDOW_BYTES.
+    """
+    _name("model", d["model"], empty=False)
+    for key in ("variant", "dataset"):
+        _name(key, d[key])
+    names = d["class_names"]
+    low, high = SPEC_BOUNDS["class_names"]
+    if not isinstance(names, (list, tuple)) or not low <= len(names) <= high:
+        count = len(names) if isinstance(names, (list, tuple)) else type(names).__name__
+        raise SpecBoundsError(f"class_names holds {count} classes, not a list of {low}..{high}, the bound "
+                              "mer-live reads")
+    for i, class_name in enumerate(names):
+        _name(f"class_names[{i}]", class_name, empty=False)
+    if len(set(names)) != len(names):
+        raise SpecBoundsError(f"class_names {list(names)[:10]!r} repeats a class")
+    frames = _whole("num_frames", d["num_frames"])
+    size = d["image_size"]
+    if not isinstance(size, (list, tuple)) or len(size) != 2:
+        raise SpecBoundsError(f"image_size {size!r} is not [height, width]")
+    height, width = (_whole("image_size", side) for side in size)
+    if d["feature"] not in FEATURE_CHANNELS:
+        raise SpecBoundsError(f"feature {str(d['feature'])[:40]!r} is not one of {', '.join(FEATURE_MODES)}")
+    if d["interpolation"] not in INTERPOLATIONS:
+        raise SpecBoundsError(f"interpolation {str(d['interpolation'])[:40]!r} is not one of "
+                              f"{', '.join(INTERPOLATIONS)}")
+    fps, seconds = _rate("fps", d["fps"]), _rate("clip_seconds", d["clip_seconds"])
+    if not isinstance(d["flow_params"], dict):
+        raise SpecBoundsError(f"flow_params is a {type(d['flow_params']).__name__}, not a mapping")
+    values = frames * FEATURE_CHANNELS[d["feature"]] * height * width
+    if values > MAX_CLIP_VALUES:
+        raise SpecBoundsError(f"num_frames x channels x image_size = {frames} x {FEATURE_CHANNELS[d['feature']]} x "
+                              f"{height} x {width} = {values} values per clip, over the bound of {MAX_CLIP_VALUES}")
+    window = math.ceil(seconds * fps) * height * width * 3
+    if window > MAX_WINDOW_BYTES:
+        raise SpecBoundsError(f"clip_seconds x fps = {seconds:g} s x {fps:g} frames of {height}x{width} px make a "
+                              f"live window of {window / 2 ** 20:.0f} MiB, over the bound of "
+                              f"{MAX_WINDOW_BYTES // 2 ** 20} MiB")
