@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from mer_live.suggest import unknown_choice
-from mer_live.onnx_metadata import (MetadataError, ModelFileError, load_model_proto, read_metadata,  # noqa: F401
-                                    spec_from_props)
+from mer_live.onnx_metadata import (MetadataError, ModelFileError, check_graph, load_model_proto,  # noqa: F401
+                                    output_name, read_metadata, spec_from_props)
 from mer_live.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -140,14 +140,16 @@ class OnnxClassifier:
             ValueError: `provider` is not auto, tensorrt, cuda or cpu.
             RuntimeError: the named provider cannot run here (the reason is given), ONNX Runtime cannot
                 load the file, or it fell back from a provider that was named.
-            MetadataError: the file lacks mer-live's metadata, holds a broken spec, or was written by a
-                newer mer-live (the message names its version and says to upgrade).
+            MetadataError: the file lacks mer-live's metadata, holds a broken or out-of-bounds spec, has
+                metadata that does not fit its graph (frames, channels, size, rank, class count), or was
+                written by a newer mer-live (the message names its version and says to upgrade).
         """
         import onnxruntime as ort
 
         self.path = Path(path)
         proto = load_model_proto(self.path)      # not ONNX, or no mer-live metadata: clear, before any session
         spec = spec_from_props({p.key: p.value for p in proto.metadata_props}, source=str(self.path))
+        check_graph(proto, spec, source=str(self.path))   # metadata that does not fit the graph: refused here
         batch_dim = proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param or None  # None: fixed batch
         del proto
         ort.set_default_logger_severity(ORT_LOG_ERRORS_ONLY)
@@ -192,8 +194,7 @@ class OnnxClassifier:
         self._clip_shape = tuple(int(v) for v in clip_axes)
         # read once here, not per predict(): a batch fixed in the file, else the one fixed at load (or None)
         self._fixed_batch = batch_axis if isinstance(batch_axis, int) else batch_size
-        output_names = [o.name for o in self.session.get_outputs()]
-        self._output = "probs" if "probs" in output_names else output_names[0]
+        self._output = output_name([o.name for o in self.session.get_outputs()])
         self._output_is_probs = self._output == "probs"
         if warmup:
             self.warmup()
@@ -238,6 +239,10 @@ class OnnxClassifier:
                              "--static-batch")
         out = self.session.run([self._output], {self.input_name: x.astype(self.input_dtype, copy=False)})[0]
         out = out.astype(np.float32, copy=False)
+        if out.shape != (x.shape[0], self.spec.num_classes):   # a class axis not fixed in the graph (warm-up)
+            raise MetadataError(f"{self.path}: the graph gave class scores of shape {out.shape} for {x.shape[0]} "
+                                f"clip(s), but its metadata names {self.spec.num_classes} classes; export the "
+                                "model again with `mer-export CHECKPOINT`")
         if self._output_is_probs:
             return out
         return softmax(out)

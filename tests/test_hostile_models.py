@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import TensorProto, helper
 
 from export.cli import main as mer_export
 from gui.cli import main as mer_live
 from mer_live.checkpoint import CheckpointError, load_checkpoint
 from mer_live.cli_errors import EXIT_BAD_MODEL
-from mer_live.onnx_metadata import SPEC_KEY, load_model_proto, read_metadata, write_metadata
+from mer_live.onnx_metadata import SPEC_KEY, MetadataError, load_model_proto, read_metadata, write_metadata
+from mer_live.runtime import OnnxClassifier
 from mer_live.spec import ModelSpec
 from mer_live.spot_eval import cli as spot_cli
 from mer_live.spot_eval.synthetic import make_long_videos
@@ -154,3 +157,72 @@ def test_bounds_leave_every_shipped_and_trained_spec_alone(tmp_path):
     assert ModelSpec.from_dict(paper).num_frames == 16
     with pytest.raises(CheckpointError, match=r"bad model spec in checkpoint: num_frames 10000000"):
         load_checkpoint(forged_checkpoint(tmp_path / "m.pt", {"num_frames": 10 ** 7}))
+
+
+# ------------------------------------------------------------------------------ item 8: graph vs metadata
+def tiny_graph(input_dims: list, output_width, *, inputs: int = 1, elem=TensorProto.FLOAT) -> onnx.ModelProto:
+    """clip -> mean over C, H, W -> the first `output_width` of the T means: a model ONNX Runtime can run."""
+    axes = helper.make_tensor("axes", TensorProto.INT64, [3], [2, 3, 4])
+    starts = helper.make_tensor("starts", TensorProto.INT64, [1], [0])
+    ends = helper.make_tensor("ends", TensorProto.INT64, [1], [5])
+    slice_axes = helper.make_tensor("slice_axes", TensorProto.INT64, [1], [1])
+    nodes = [helper.make_node("ReduceMean", ["clip", "axes"], ["mean"], keepdims=0),
+             helper.make_node("Slice", ["mean", "starts", "ends", "slice_axes"], ["probs"])]
+    graph_inputs = [helper.make_tensor_value_info("clip", elem, input_dims)]
+    graph_inputs += [helper.make_tensor_value_info(f"extra{i}", TensorProto.FLOAT, [1]) for i in range(inputs - 1)]
+    graph = helper.make_graph(nodes, "tiny", graph_inputs,
+                              [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", output_width])],
+                              initializer=[axes, starts, ends, slice_axes])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+
+
+MISFITS = {   # the demo model's graph takes 8 x 4 x 64 x 64 and gives 3 classes; its metadata is forged
+    "frames": (None, {"num_frames": 4}, ["8 frames x 4 channels x 64x64 px", "metadata says 4 frames"]),
+    "channels": (None, {"feature": "RGB"}, ["4 channels", "3 channels (RGB)"]),
+    "size": (None, {"image_size": [32, 48]}, ["64x64 px", "32x48 px"]),
+    "class count": (None, {"class_names": ["a", "b", "c", "d", "e"]}, ["gives 3 class scores", "names 5 classes"]),
+    "rank": (lambda: tiny_graph(["batch", 4, 64, 64], 3), {}, ["of rank 4", "B,T,C,H,W"]),
+    "5 outputs, 3 names": (lambda: tiny_graph(["batch", 8, 4, 64, 64], 5), {}, ["gives 5 class scores",
+                                                                                "names 3 classes"]),
+    "dynamic frames": (lambda: tiny_graph(["batch", "T", 4, 64, 64], 3), {}, ["axis T", "not fixed (T)"]),
+    "two inputs": (lambda: tiny_graph(["batch", 8, 4, 64, 64], 3, inputs=2), {}, ["takes 2 inputs"]),
+    "integer input": (lambda: tiny_graph(["batch", 8, 4, 64, 64], 3, elem=TensorProto.INT64), {}, ["INT64"]),
+    "huge fixed batch": (lambda: tiny_graph([10 ** 6, 8, 4, 64, 64], 3), {}, ["batch of 1000000", "1..1024"]),
+}
+
+
+@pytest.mark.parametrize("make, changes, words", MISFITS.values(), ids=MISFITS)
+def test_metadata_that_does_not_fit_the_graph_is_refused_at_load(tmp_path, no_session, make, changes, words):
+    model = forged_onnx(tmp_path / "misfit.onnx", changes, graph=make() if make else None)
+    with pytest.raises(MetadataError) as refused:
+        OnnxClassifier(model, provider="cpu")
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(str(model)) and "mer-export" in message
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("case", ["frames", "5 outputs, 3 names"])
+@pytest.mark.parametrize("command", ["mer-live", "mer-spot"])
+def test_commands_refuse_a_misfit_in_one_line_before_running(tmp_path, capsys, spot_root, no_session, case, command):
+    make, changes, words = MISFITS[case]
+    model = forged_onnx(tmp_path / "misfit.onnx", changes, graph=make() if make else None)
+    if command == "mer-live":
+        status = mer_live(["--headless", "--face", "full", "--quiet", "--source", str(REAL_VIDEO), "--out",
+                           str(tmp_path / "p.csv"), "--model", str(model)])
+    else:
+        status = spot_cli.main([str(spot_root), "CASME_SQ", "--face", "full", "--quiet", "--out",
+                                str(tmp_path / "o"), "--model", str(model)])
+    out, err = capsys.readouterr()
+    one_refusal(err, out, command, words)
+    assert status == EXIT_BAD_MODEL and not (tmp_path / "p.csv").exists()
+
+
+def test_a_class_axis_not_fixed_in_the_graph_is_checked_by_the_warm_up(tmp_path):
+    graph = tiny_graph(["batch", 8, 4, 64, 64], "classes")            # gives 5 scores; the metadata names 3
+    model = forged_onnx(tmp_path / "dynamic.onnx", {}, graph=graph)
+    with pytest.raises(MetadataError, match=r"shape \(1, 5\).*names 3 classes"):
+        OnnxClassifier(model, provider="cpu")
+    fitting = forged_onnx(tmp_path / "fits.onnx", {"class_names": ["a", "b", "c", "d", "e"]}, graph=graph)
+    probs = OnnxClassifier(fitting, provider="cpu").predict(np.zeros((2, 8, 4, 64, 64), np.float32))
+    assert probs.shape == (2, 5)
