@@ -36,7 +36,8 @@ def test_synthetic_source_with_your_own_model_prints_the_ground_truth_in_whole_l
     assert "loading the model" in captured.err and "ready after" in captured.err
     # stdout and stderr are not terminals here: plain lines, never a bar redrawn with carriage returns
     assert "\r" not in captured.out + captured.err
-    assert any(line.startswith("mer-live: 100%") for line in captured.err.splitlines())
+    assert any(line.startswith("mer-live: frame 60/60 (100%, ") for line in captured.err.splitlines())
+    assert "|" not in captured.err                                      # sentences, no drawn bar
 
 
 def test_folder_of_frames_is_read_at_the_models_training_rate_unless_fps_is_given(tmp_path, monkeypatch, capsys):

@@ -132,7 +132,8 @@ def test_cli_writes_a_loadable_dataset(tmp_path, capsys):
     assert len(index.clips) == 10 and index.subjects == ("006", "007")
     captured = capsys.readouterr()
     assert "SAMM: 12 clips" in captured.out
-    assert "\r" not in captured.out + captured.err and "mer-synth: 100%" in captured.err   # a log: whole lines
+    assert "\r" not in captured.out + captured.err and "mer-synth: dataset 1/1 (100%" in captured.err
+    assert "|" not in captured.err                                                    # a log: whole lines
 
 
 @pytest.mark.parametrize("name, sheet", [("CASME2", "CASME2/CASME2-coding-20190701.xlsx"),

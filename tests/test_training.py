@@ -157,9 +157,32 @@ def confusion(truth, pred, k=3) -> np.ndarray:
 def test_log_has_whole_lines_and_counts_the_folds_apart_from_the_final_model(full_run):
     log = (full_run.parent / LOG).read_text()
     assert "\r" not in log                                  # no bar redrawn with carriage returns in a log
-    fold_lines = [line for line in log.splitlines() if "fold/s" in line or "s/fold" in line]
-    assert fold_lines and fold_lines[-1].split("|")[2].split()[0] == "3/3", fold_lines   # 3 subjects, 3 folds
+    lines = log.splitlines()
+    assert not [line for line in lines if "|" in line or "#" in line], log   # sentences, no drawn bars
+    loso = [line for line in lines if ": fold " in line and "/3 (" in line]
+    assert loso and loso[-1].startswith("held out s03: fold 3/3 (100%"), loso    # 3 subjects, 3 folds
     assert "final model: training on every subject" in log
+    for name in ("fold s01", "fold s02", "fold s03", "final model"):   # which fold, which epoch of how many
+        last = [line for line in lines if line.startswith(f"{name}: epoch ")][-1]
+        assert last.startswith(f"{name}: epoch 2/2 (100%, ") and "; loss=" in last and "train UF1=" in last, last
+    # figures only beside the epoch they belong to (a log read "0/10 ... train UF1=1.00" after epoch 1)
+    assert not [line for line in lines if "epoch 0/" in line and "UF1" in line], log
+
+
+def test_every_logged_epoch_line_carries_the_figures_of_that_epoch(synth_root, cache_dir, tmp_path, monkeypatch,
+                                                                   one_thread):
+    """A line per epoch (as a slow run logs them, every 10 s): the figures sit beside the epoch they are of."""
+    from mer_live import progress
+
+    monkeypatch.setattr(fold, "progress", lambda *a, **k: progress.progress(*a, **k, log_every_s=0))
+    with_progress = [a for a in FAST if a != "--no-progress"]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert mer_train(MODEL, synth_root, "SMIC", *with_progress, "--final-only", "--out", tmp_path / "run",
+                         "--cache-dir", cache_dir) == 0
+    lines = [line for line in stderr.getvalue().splitlines() if line.startswith("final model: epoch ")]
+    assert [line.split(" (")[0] for line in lines] == [f"final model: epoch {n}/2" for n in (0, 1, 2)], lines
+    assert "loss=" not in lines[0] and all("; loss=" in line and "train UF1=" in line for line in lines[1:]), lines
 
 
 def test_report_figures_equal_metrics_recomputed_from_saved_predictions(full_run):

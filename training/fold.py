@@ -114,13 +114,15 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
     loss_fn = nn.CrossEntropyLoss()
     outcome = FoldOutcome(model=model, epochs_run=0, attempt=attempt)
     start = time.perf_counter()
-    name = "final" if subject is None else f"fold {subject}"
+    name = "final model" if subject is None else f"fold {subject}"
     if attempt:
         name += f" (attempt {attempt + 1})"
-    bar = progress(range(options.epochs), desc=name, unit="epoch", position=1, leave=False, disable=quiet)
+    # counted by hand, after the epoch's figures are set: an iterated bar shows them beside the previous count
+    # (a log read "fold s01: 0/10 ... train UF1=1.00" after the first epoch, and never showed 10/10)
+    bar = progress(total=options.epochs, desc=name, unit="epoch", position=1, leave=False, disable=quiet)
     truth: list[int] = []
     guessed: list[int] = []
-    for epoch in bar:
+    for epoch in range(options.epochs):
         plan = epoch_plan(train_set.labels, options.seed, tag, epoch, options.imbalanced_sampler)
         batch_sizes = [min(options.batch_size, len(plan) - s) for s in range(0, len(plan), options.batch_size)]
         weights: list[float] | None = None
@@ -174,7 +176,8 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
             outcome.heldout_probs = probs
             postfix["held-out acc"] = f"{held['acc']:.2f}"
         outcome.per_epoch.append(record)
-        bar.set_postfix(postfix)
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
         outcome.epochs_run = epoch + 1
         if on_epoch is not None:
             on_epoch(epoch, record)
