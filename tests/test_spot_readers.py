@@ -62,7 +62,10 @@ def test_casme_sq_reads_every_pitfall(tmp_path):
     assert spans(videos["s16/16_0101disgustingteeth"]) == [(5, 12, "micro")]
     assert videos["s15/15_0502funnyerrors"].intervals == ()                 # scored, with nothing to find
     categories = {n.category for n in index.notes}
-    assert {"offset missing: apex used", "video left out", "video without annotations"} <= categories
+    assert {"offset missing: apex used", "video left out", "video without annotations",
+            "apex 0: not annotated"} <= categories
+    apex_notes = [n.text for n in index.notes if n.category == "apex 0: not annotated"]
+    assert len(apex_notes) == 1 and "row 3 " in apex_notes[0]
     assert any("s19/23_0502funnyerrors" in n.text for n in index.notes if n.category == "video left out")
 
 
@@ -128,7 +131,37 @@ def test_samm_lv_reads_every_pitfall(tmp_path):
     assert videos["006_2"].intervals == ()
     categories = {n.category for n in index.notes}
     assert {"fractional frame number rounded", "onset missing: apex used", "offset past the last frame: clamped",
-            "workbook chosen", "video without annotations"} <= categories
+            "workbook chosen", "video without annotations", "apex -1: not annotated"} <= categories
+    assert [n.text for n in index.notes if n.category == "annotation sheet read"] == [
+        "sheet 'FACS_Movement_Only' of SAMM_LongVideos_V2_Release.xlsx (header on row 10)"]
+
+
+@pytest.mark.parametrize("file_name, sheet_name", [("SAMM_LongVideos_V2_Release.xlsx", "Sheet1"),
+                                                   ("samm long videos labels.xlsx", "FACS_Movement_Only"),
+                                                   ("my_copy.xlsx", "Sheet1")])
+def test_samm_lv_workbook_is_found_by_its_columns(tmp_path, file_name, sheet_name):
+    base = samm_lv(tmp_path) / "SAMM_LV"
+    for path in base.glob("*.xlsx"):
+        path.unlink()
+    notes = [["SAMM Long Videos"]] + [[] for _ in range(7)] + [["notes end"]]
+    save_workbook(base / file_name, {"Cover": [["SAMM Long Videos, re-saved"]],
+                                     sheet_name: notes + [SAMM_HEADER] + SAMM_ROWS})
+    save_workbook(base / "unrelated.xlsx", {"Sheet1": [["Subject", "Filename", "Score"], [6, "006_1", 3]]})
+    index = load_long_videos(tmp_path, "SAMM_LV")
+    assert spans({v.video_id: v for v in index.videos}["006_1"])[1] == (50, 70, "macro")
+    assert [n.text for n in index.notes if n.category == "annotation sheet read"] == [
+        f"sheet {sheet_name!r} of {file_name} (header on row 10)"]
+
+
+def test_samm_lv_two_equal_workbooks_are_refused(tmp_path):
+    base = samm_lv(tmp_path) / "SAMM_LV"
+    (base / "SAMM_LongVideos_V1_Release.xlsx").unlink()
+    save_workbook(base / "copy_a.xlsx", {"Sheet1": [SAMM_HEADER] + SAMM_ROWS})
+    save_workbook(base / "copy_b.xlsx", {"Sheet1": [SAMM_HEADER] + SAMM_ROWS})
+    (base / "SAMM_LongVideos_V2_Release.xlsx").unlink()
+    with pytest.raises(DatasetError, match="several sheets.*keep one") as caught:
+        load_long_videos(tmp_path, "SAMM_LV")
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("breakage, needle", [
@@ -208,13 +241,46 @@ def test_a_gap_in_the_numbering_is_a_gap_in_time(tmp_path):
     assert video.time_of(8) == pytest.approx(8 / 30) and video.duration_s == pytest.approx(41 / 30)
 
 
+# The published part A workbook: micro rows only (no type column), text frame numbers counted from 0, one
+# row with its offset before its onset and two with offset 0 (REFERENCE.md); its columns as users have them.
+PUBLISHED_HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
+PUBLISHED_ROWS = [
+    ["spNO.1", "a", "0", "2", "3", "4", "1", "disgust"],         # onset 0: a real frame
+    ["spNO.1", "a", "12", "14", "0", "4", "1", "disgust"],       # offset 0: a real frame, before the onset
+    ["spNO.1", "a", "30", "27", "25", "12", "2", "happy"],       # offset before onset
+    ["spNO.2", "b", "0", "0", "0", "1", "3", "surprise"],        # offset 0 after onset 0: one frame, kept
+    ["spNO.2", "b", "5", "7", "0", "1", "3", "surprise"],        # offset 0 again
+    ["spNO.2", "b", "9", "11", "14", "1", "3", "surprise"],
+]
+
+
+def test_casme3_a_reads_the_published_workbook(tmp_path):
+    casme3_a(tmp_path)
+    (tmp_path / "CASME3_A" / "annotation" / "part_A_labels.xlsx").unlink()
+    save_workbook(tmp_path / "CASME3_A" / "annotation" / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+                  {"label": [PUBLISHED_HEADER] + PUBLISHED_ROWS})
+    index = load_long_videos(tmp_path, "CASME3_A")
+    videos = {v.video_id: v for v in index.videos}
+    assert spans(videos["spNO.1/a"]) == [(0, 3, "micro")]
+    assert spans(videos["spNo.2/b"]) == [(0, 0, "micro"), (9, 14, "micro")]
+    left_out = [n.text for n in index.notes if n.category == "row left out: offset before onset"]
+    assert len(left_out) == 3                                       # counted in the report's notes
+    assert "row 3 " in left_out[0] and "onset 12, offset 0" in left_out[0]
+    assert "row 4 " in left_out[1] and "onset 30, offset 25" in left_out[1]
+    assert "row 6 " in left_out[2] and "spNo.2/b" in left_out[2]
+    categories = {n.category for n in index.notes}
+    assert {"no type column: every row is micro", "annotation sheet read", "no blink sheet"} <= categories
+    assert any("cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx" in n.text for n in index.notes
+               if n.category == "annotation sheet read")
+
+
 def test_casme3_a_without_blink_sheet_is_noted(tmp_path):
     index = load_long_videos(casme3_a(tmp_path, with_blinks=False), "CASME3_A")
     assert "no blink sheet" in {n.category for n in index.notes}
 
 
 @pytest.mark.parametrize("breakage, needle", [
-    ("no workbook", "AU+Emotion"),
+    ("no workbook", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"),
     ("listed video missing", "spNO.9/a"),
     ("onset past the video", "lies outside"),
 ])

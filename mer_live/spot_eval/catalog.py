@@ -39,22 +39,26 @@ SAMM_LV_FRAMES_DIR = ("SAMM_LV", "SAMM_longvideos")
 SAMM_LV_DIR = ("SAMM_LV",)
 SAMM_LV_SHEET_GLOB = "SAMM_LongVideos_V*_Release.xlsx"   # V1, V2, V3: the highest version is read
 SAMM_LV_SHEET_NAME = "FACS_Movement_Only"
-SAMM_LV_NOTE_ROWS = 9                                     # rows above the header row
+SAMM_LV_NOTE_ROWS = 9                                     # rows above the header row (as shipped; the
+                                                          # header is found by its columns)
 SAMM_LV_COLUMNS = {"subject": "Subject", "filename": "Filename", "onset": "Onset", "apex": "Apex",
                    "offset": "Offset", "type": "Type"}
 SAMM_LV_EXT = "jpg"
 
 # ---------------------------------------------------------------------------------------- CAS(ME)^3 part A
 # DATA/CASME3_A/part_A/spNO.1/a/color/0.jpg (0-based, numbers may have gaps). The annotation workbook is
-# the one .xlsx in DATA/CASME3_A (or DATA/CASME3_A/annotation) that has a sheet "AU+Emotion"; its file
-# name varies between releases, so it is found by that sheet (an assumption: the name is not documented).
+# the one .xlsx in DATA/CASME3_A (or DATA/CASME3_A/annotation) with a sheet whose header holds the
+# CASME3_A_REQUIRED columns: the published cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx (micro rows only, no
+# type column) or a sheet "AU+Emotion" with an "Expression type" column; it is found by those columns.
 CASME3_A_DIR = ("CASME3_A",)
 CASME3_A_FRAMES_DIR = ("CASME3_A", "part_A")
 CASME3_A_SHEET_DIRS = ((), ("annotation",))               # under DATA/CASME3_A
+CASME3_A_PUBLISHED_SHEET = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 CASME3_A_LABEL_SHEET = "AU+Emotion"
 CASME3_A_BLINK_SHEET = "eye blink"
 CASME3_A_COLUMNS = {"subject": "Subject", "filename": "Filename", "onset": "Onset", "apex": "Apex",
                     "offset": "Offset", "type": "Expression type"}
+CASME3_A_REQUIRED = ("subject", "filename", "onset", "apex", "offset")    # "type" is optional
 # Assumed: the blink sheet has the same Subject / Filename / Onset / Offset header (its layout is not
 # documented publicly).
 CASME3_A_BLINK_COLUMNS = {"subject": "Subject", "filename": "Filename", "onset": "Onset", "offset": "Offset"}

@@ -3,6 +3,8 @@
 
 Sheet `FACS_Movement_Only`: 9 note rows, then a header (Subject, Filename, Inducement Code, Onset, Apex,
 Offset, Duration, Type, Action Units, Notes). A row's Filename `006_1_3` is movement 3 of video `006_1`.
+The sheet is found by its columns, so a workbook re-saved with the sheet named `Sheet1`, or under another
+file name, is read too (the report names the sheet read).
 Pitfalls handled: fractional frame numbers (rounded), apex -1 (not annotated), onset 0 (the apex is used,
 as the public loaders do), offsets past a video's last frame (clamped, noted), types `Macro` and
 `Micro - 1/2`, videos without annotations (scored).
@@ -16,24 +18,37 @@ from mer_live.datasets.files import require_dir
 from mer_live.datasets.records import DatasetError
 from mer_live.spot_eval import catalog
 from mer_live.spot_eval.records import Interval, LongVideo, ReaderNote, SpotIndex
-from mer_live.spot_eval.sheets import (bind_to_video, cell_text, header_records, interval_from_cells, kind_cell,
-                                       load_workbook, sheet_rows, version_of)
+from mer_live.spot_eval.sheets import (Table, bind_to_video, cell_text, find_tables, header_records,
+                                       interval_from_cells, kind_cell, version_of, workbooks_in)
 from mer_live.spot_eval.video_files import has_frames, video_frames
 
 NAME = "SAMM_LV"
 _MOVEMENT = re.compile(r"^(\d+_\d+)_\d+$")
 
 
-def find_sheet(folder: Path, notes: list[ReaderNote]) -> Path:
-    """The highest SAMM_LongVideos_V*_Release.xlsx in `folder` (noted when there are several)."""
-    found = sorted(folder.glob(catalog.SAMM_LV_SHEET_GLOB), key=version_of)
-    if not found:
-        raise DatasetError(f"annotation workbook not found: no {catalog.SAMM_LV_SHEET_GLOB} in {folder}; copy SAMM "
-                           f"Long Videos' workbook there")
-    if len(found) > 1:
-        notes.append(ReaderNote("workbook chosen", f"{found[-1].name} read (also present: "
-                                                   f"{', '.join(p.name for p in found[:-1])})"))
-    return found[-1]
+def find_sheet(folder: Path, notes: list[ReaderNote]) -> Table:
+    """The sheet with SAMM Long Videos' columns among the .xlsx files in `folder`: a release workbook
+    (SAMM_LongVideos_V*_Release.xlsx, highest version) before a renamed one, sheet FACS_Movement_Only before
+    another; a tie between two is a DatasetError (keep one)."""
+    required = list(catalog.SAMM_LV_COLUMNS.values())
+    search = find_tables(workbooks_in([folder]), required)
+    if not search.tables:
+        raise search.not_found("SAMM Long Videos' workbook (SAMM_LongVideos_V2_Release.xlsx)", str(folder), required)
+
+    def rank(table: Table) -> tuple:
+        return (table.path.match(catalog.SAMM_LV_SHEET_GLOB), version_of(table.path),
+                table.sheet == catalog.SAMM_LV_SHEET_NAME)
+
+    tables = sorted(search.tables, key=rank)
+    chosen = tables[-1]
+    if len(tables) > 1 and rank(tables[-2]) == rank(chosen):
+        raise DatasetError(f"several sheets hold SAMM Long Videos' columns: {tables[-2].describe()} and "
+                           f"{chosen.describe()} in {folder}; keep one")
+    notes.append(ReaderNote("annotation sheet read", chosen.describe()))
+    others = [t.describe() for t in tables[:-1]] + [f"{p.name} (unreadable)" for p in search.unreadable]
+    if others:
+        notes.append(ReaderNote("workbook chosen", f"{chosen.describe()} read (also present: {', '.join(others)})"))
+    return chosen
 
 
 def load_samm_lv(data_path: Path) -> SpotIndex:
@@ -43,19 +58,14 @@ def load_samm_lv(data_path: Path) -> SpotIndex:
     frames_root = require_dir(data_path.joinpath(*catalog.SAMM_LV_FRAMES_DIR), "SAMM Long Videos frames folder",
                               "SAMM ships it as SAMM_longvideos/006_1/006_1_0001.jpg; put it there")
     notes: list[ReaderNote] = []
-    sheet_path = find_sheet(folder, notes)
-    workbook = load_workbook(sheet_path, "")
-    try:
-        rows = sheet_rows(workbook, sheet_path, catalog.SAMM_LV_SHEET_NAME)
-    finally:
-        workbook.close()
+    table = find_sheet(folder, notes)
+    sheet_path = table.path
     cols = catalog.SAMM_LV_COLUMNS
-    records = header_records(rows, sheet_path, catalog.SAMM_LV_SHEET_NAME, catalog.SAMM_LV_NOTE_ROWS,
-                             list(cols.values()))
+    records = header_records(list(table.rows), sheet_path, table.sheet, table.header_row, list(cols.values()))
     first = catalog.FIRST_FRAME[NAME]
     by_video: dict[str, list[Interval]] = {}
     for number, record in records:
-        where = f"sheet {catalog.SAMM_LV_SHEET_NAME!r} row {number}"
+        where = f"sheet {table.sheet!r} row {number}"
         filename = cell_text(record[cols["filename"]])
         match = _MOVEMENT.match(filename)
         if match is None:

@@ -19,6 +19,78 @@ from mer_live.spot_eval.records import Interval, ReaderNote
 
 _BLANKS = ("", "/", "-", "--", "nan", "none")
 
+# How far down a sheet its header row is looked for (SAMM Long Videos has 9 note rows above it).
+HEADER_SEARCH_ROWS = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A sheet found by its columns: where it is, how many rows sit above its header, and all its rows."""
+
+    path: Path
+    sheet: str
+    header_row: int
+    rows: tuple
+
+    def describe(self) -> str:
+        return f"sheet {self.sheet!r} of {self.path.name} (header on row {self.header_row + 1})"
+
+
+@dataclasses.dataclass
+class TableSearch:
+    """What `find_tables` saw: the matching sheets, the workbooks it could not open, and the closest miss."""
+
+    tables: list[Table]
+    unreadable: list[Path]
+    closest: str = ""
+
+    def not_found(self, what: str, folders: str, required: list[str]) -> DatasetError:
+        """The one-line error when no sheet matched, naming the columns looked for and the closest miss."""
+        text = (f"annotation workbook not found: no .xlsx in {folders} has a sheet with the columns {required} in "
+                f"its first {HEADER_SEARCH_ROWS} rows")
+        if self.closest:
+            text += f" (closest: {self.closest})"
+        if self.unreadable:
+            text += f"; unreadable: {', '.join(p.name for p in self.unreadable)}"
+        return DatasetError(f"{text}; copy {what} there")
+
+
+def workbooks_in(folders) -> list[Path]:
+    """The .xlsx files in the given folders, without Office lock files and hidden files."""
+    return [p for folder in folders if folder.is_dir() for p in sorted(folder.glob("*.xlsx"))
+            if not p.name.startswith(("~$", "."))]
+
+
+def find_tables(paths, required: list[str]) -> TableSearch:
+    """Every sheet of the workbooks `paths` with a row, among its first HEADER_SEARCH_ROWS, that holds all the
+    `required` column names: a workbook is found by its columns whatever its file or sheet is called."""
+    import openpyxl
+
+    search = TableSearch(tables=[], unreadable=[])
+    best = len(required) + 1
+    for path in paths:
+        try:
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception:  # noqa: BLE001 - not a workbook we can read; named in the error if nothing matches
+            search.unreadable.append(path)
+            continue
+        try:
+            for sheet in workbook.worksheets:
+                rows = tuple(tuple(row) for row in sheet.iter_rows(values_only=True))
+                for number, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+                    names = {cell_text(v) for v in row}
+                    missing = [name for name in required if name not in names]
+                    if not missing:
+                        search.tables.append(Table(path=path, sheet=sheet.title, header_row=number, rows=rows))
+                        break
+                    if len(missing) < best and len(missing) < len(required):
+                        best = len(missing)
+                        search.closest = (f"sheet {sheet.title!r} of {path.name} row {number + 1} lacks {missing}; "
+                                          f"columns found: {[n for n in (cell_text(v) for v in row) if n]}")
+        finally:
+            workbook.close()
+    return search
+
 
 def load_workbook(path: Path, fix: str):
     """The workbook, read-only, or DatasetError naming the file and the fix."""
@@ -90,7 +162,7 @@ def kind_cell(value, where: str) -> str:
 
 
 def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where: str,
-                        notes: list[ReaderNote]) -> Interval | None:
+                        notes: list[ReaderNote], reversed_rows: str = "error") -> Interval | None:
     """One annotated interval from a row's onset / apex / offset cells, by the public MEGC loaders' rules.
 
     - fractional frame numbers are rounded (SAMM);
@@ -99,7 +171,8 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
     - offset below the first frame (0 in a 1-based dataset) or blank: the apex is the offset (CAS(ME)^2 writes
       0 for "offset not coded");
     - no usable onset or offset even with the apex: the row is left out (noted);
-    - offset before onset: DatasetError (a wrong row, not a convention).
+    - offset before onset: DatasetError (a wrong row, not a convention), or with `reversed_rows="leave out"`
+      the row is left out and noted by name (CAS(ME)^3's published workbook holds such rows).
     """
     values = {}
     for name, cell in (("onset", onset), ("apex", apex), ("offset", offset)):
@@ -109,6 +182,7 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
         values[name] = number
     ap = values["apex"]
     if ap is not None and (ap < first_frame or ap < 0):
+        notes.append(ReaderNote(f"apex {ap}: not annotated", f"{where}: apex {apex!r} is not a frame: no apex"))
         ap = None
     filled = []
     for name, cell in (("onset", onset), ("offset", offset)):
@@ -121,6 +195,9 @@ def interval_from_cells(onset, apex, offset, kind: str, first_frame: int, where:
             values[name] = ap
             filled.append(name)
     on, off = values["onset"], values["offset"]
+    if off < on and reversed_rows == "leave out":
+        notes.append(ReaderNote("row left out: offset before onset", f"{where}: onset {on}, offset {off}"))
+        return None
     if off < on:
         raise DatasetError(f"bad frame numbers in {where}: offset {off} is before onset {on}; correct the row or "
                            f"restore the original sheet")
