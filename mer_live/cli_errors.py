@@ -35,7 +35,8 @@ EXIT_STATUSES = {
                        "checked before the work starts",
     EXIT_DISK_FULL: "the disk filled up while writing; nothing half-written is left, and finished work is kept",
     EXIT_UNREADABLE_INPUT: "an input cannot be read: a corrupt frame or video, a camera that does not open",
-    EXIT_BAD_MODEL: "a model file cannot be used: not ONNX, not a mer-live checkpoint, or without mer-live metadata",
+    EXIT_BAD_MODEL: "a model file cannot be used: not ONNX, not a mer-live checkpoint, without mer-live metadata, "
+                    "with sizes out of bounds, or with metadata that does not fit its graph",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); finished work is kept",
 }
 __doc__ += "\n".join(f"    {status:3d}  {meaning}" for status, meaning in EXIT_STATUSES.items()) + "\n"

@@ -226,3 +226,16 @@ def test_a_class_axis_not_fixed_in_the_graph_is_checked_by_the_warm_up(tmp_path)
     fitting = forged_onnx(tmp_path / "fits.onnx", {"class_names": ["a", "b", "c", "d", "e"]}, graph=graph)
     probs = OnnxClassifier(fitting, provider="cpu").predict(np.zeros((2, 8, 4, 64, 64), np.float32))
     assert probs.shape == (2, 5)
+
+
+@pytest.mark.parametrize("option, value, bound", [("-num_frames", "300", "at most 256"),
+                                                  ("-imgsize", "2000", "at most 1024"), ("-imgsize", "4", "at least 8")])
+def test_mer_train_refuses_sizes_its_model_files_could_not_carry(option, value, bound, capsys, monkeypatch):
+    """A model trained at a size outside the bounds could never be exported or loaded: refused when parsed."""
+    from training import cli as train_cli, run as train_run
+
+    monkeypatch.setattr(train_run, "run", lambda options: pytest.fail(f"{option} {value} was accepted"))
+    with pytest.raises(SystemExit) as exit_:
+        train_cli.main(["ch3_1_fusion_cnn_like", "/data", "SMIC", option, value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and option in err and bound in err and "Traceback" not in err

@@ -18,6 +18,7 @@ from mer_live.datasets.records import MIN_CLIP_FRAMES
 from mer_live.features import FEATURE_MODES
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.models import VARIANTS
+from mer_live.spec import SPEC_BOUNDS
 from training.distributed import DISTRIBUTE_MODES
 from training.options import TrainingError, TrainOptions
 from training.schedule import LR_SCHEDULES
@@ -38,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "options of the original code's main.py (Hong et al. 2022; each also has a long name)")
     original.add_argument("-tb", "--tensorboard", metavar="DIR", default=None,
                           help="TensorBoard log folder (relative: under OUT/tensorboard/)")
-    original.add_argument("-imgsize", "--image-size", dest="image_size", type=integer(1), nargs="+",
-                          default=list(TrainOptions.image_size), metavar="N", help="1 int, or 2 ints H W (e.g. 120 64)")
+    original.add_argument("-imgsize", "--image-size", dest="image_size", type=integer(*SPEC_BOUNDS["image_size"]),
+                          nargs="+", default=list(TrainOptions.image_size), metavar="N",
+                          help="1 int, or 2 ints H W (e.g. 120 64)")
     original.add_argument("-feature", "--feature", choices=FEATURE_MODES, default=argparse.SUPPRESS,  # per model
                           help="input channels per frame (default: RGB, as the original code, for the models that "
                                "take 3 channels (ch3_swin, ch3_timesformer, ch3_resnext); the others cannot take RGB, "
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "ch6 and ch3_3 fusion RGB_OF)")
     original.add_argument("-interpol", "--interpolation", choices=INTERPOLATIONS,
                           default=TrainOptions.interpolation, help="how clips are brought to a fixed length")
-    original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=integer(1),
+    original.add_argument("-num_frames", "--num-frames", dest="num_frames", type=integer(*SPEC_BOUNDS["num_frames"]),
                           default=TrainOptions.num_frames, help="time steps the model sees")
     original.add_argument("-bs", "--batch-size", dest="batch_size", type=integer(1), default=TrainOptions.batch_size,
                           help="train batch size")
