@@ -390,6 +390,19 @@ def test_image_size_the_model_cannot_take(synth_root, tmp_path, capsys, no_train
     assert "30x30" in err and "-imgsize" in err
 
 
+@pytest.mark.parametrize("bs, where", [("1", "every step of fold s01"), ("5", "the last step of each epoch")])
+def test_batchnorm_model_that_cannot_train_on_its_batches_is_refused_before_training(synth_root, tmp_path, capsys,
+                                                                                      no_training, bs, where):
+    """3D ResNeXt at 32 px and 4 frames ends in one value per channel: eval mode takes it, BatchNorm in train
+    mode does not in a batch of 1, every step (-bs 1) or each epoch's last (6 training clips, -bs 5)."""
+    args = list(FAST)
+    args[args.index("-bs") + 1] = bs
+    err = error_of(capsys, "ch3_1_fusion_cnn", synth_root, "SMIC", *args, "--out", tmp_path / "out")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot train on 4 frames of 32x32 px in a batch of 1 clip" in err and where in err
+    assert "more than 1 value per channel" in err and "-bs" in err
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_gpu_asked_for_but_none_here(synth_root, tmp_path, capsys, no_training):
     err = error_of(capsys, MODEL, synth_root, "SMIC", *FAST, "-gpu", "0", "--out", tmp_path / "out")

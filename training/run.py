@@ -134,8 +134,14 @@ def empty_classes(index: DatasetIndex) -> list[str]:
     return [name for name, count in index.class_counts().items() if count == 0]
 
 
-def check_model(options: TrainOptions, num_classes: int, device: torch.device) -> None:
-    """Unknown name, feature/channel mismatch, or an input size the model cannot take: fail now, clearly."""
+def check_model(options: TrainOptions, num_classes: int, device: torch.device,
+                train_batches: dict[int, str] | None = None) -> None:
+    """Unknown name, feature/channel mismatch, or an input size the model cannot take: fail now, clearly.
+
+    `train_batches` maps each batch size one training step will see (on one rank) to where it occurs; the
+    model is also run on the smallest and the largest of them in train mode, where BatchNorm needs more
+    than one value per channel (a tiny input in a batch of one passes eval mode and crashes in fold 1).
+    """
     from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
 
     if options.model not in MODEL_NAMES:
@@ -154,16 +160,43 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device) -
     if options.pretrained and not Path(options.pretrained).is_file():
         raise TrainingError(f"--pretrained {options.pretrained}: no such file (give a local Kinetics-400 Video Swin file)")
     h, w = options.image_size
+    shape = (options.num_frames, FEATURE_CHANNELS[options.feature], h, w)
     try:  # one forward pass of the real input shape catches any size the network cannot take
         model = build_model(options, num_classes).to(device).eval()
-        x = torch.zeros(1, options.num_frames, FEATURE_CHANNELS[options.feature], h, w, device=device)
         with torch.no_grad():
-            model(x)
+            model(torch.zeros(1, *shape, device=device))
     except PretrainedError:
         raise                           # the weights file is at fault, not the input size
     except (ValueError, RuntimeError) as exc:
         raise TrainingError(f"{options.model} (variant {options.variant}) cannot take {options.num_frames} frames of "
                             f"{h}x{w} px: {str(exc).splitlines()[0]}. Try -imgsize 224 or a multiple of 32") from exc
+    sizes = sorted(train_batches or {})
+    model.train()
+    for size in dict.fromkeys(sizes[:1] + sizes[-1:]):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(size, *shape, device=device))
+        except (ValueError, RuntimeError) as exc:
+            clips = f"{size} clip{'s' * (size != 1)}"
+            raise TrainingError(f"{options.model} (variant {options.variant}) cannot train on {options.num_frames} "
+                                f"frames of {h}x{w} px in a batch of {clips} ({train_batches[size]}): "
+                                f"{str(exc).splitlines()[0]}. Give a larger -imgsize or -num_frames, or a -bs that "
+                                "leaves every batch 2 clips or more") from exc
+    del model
+
+
+def step_batches(options: TrainOptions, index: DatasetIndex, jobs: list[FoldJob], world: int) -> dict[int, str]:
+    """Every batch size one rank's training step sees in these jobs, each with the first place it occurs."""
+    bs = options.batch_size
+    sizes: dict[int, str] = {}
+    for job in jobs:
+        n = sum(1 for c in index.clips if c.subject != job.subject)
+        name = "the final model" if job.subject is None else f"fold {job.subject}"
+        for batch, where in ((min(bs, n), "every step"), (n % bs, "the last step of each epoch")):
+            if batch:
+                sizes.setdefault(-(-batch // world), f"{where} of {name}: {n} training clips, -bs {bs}"
+                                 + (f" over {world} ranks" if world > 1 else ""))
+    return sizes
 
 
 def check_recipe(options: TrainOptions) -> None:
@@ -370,12 +403,16 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     index = load_clips(options)
     out_dir = options.output_dir()
     check_resume(out_dir, options)
-    check_model(options, len(index.class_names), device)
     check_ranks(options, ctx)
     subjects = [s for s in index.subjects if not options.subjects or s in options.subjects]
     if len(index.subjects) < 2 and not options.final_only:
         raise TrainingError(f"{options.dataset} under {options.data_path} has clips of one subject only; LOSO needs "
                             "two or more (or use --final-only to train one model on it)")
+    jobs = [] if options.final_only else [FoldJob(i, s) for i, s in enumerate(subjects)]
+    if options.final or options.final_only:
+        jobs.append(FoldJob(len(jobs), None))
+    check_model(options, len(index.class_names), device,
+                step_batches(options, index, jobs, ctx.world if options.distribute == "ddp" else 1))
     logger = FoldLogger(options, out_dir, writes=ctx.rank == 0 or options.distribute != "ddp")
     if ctx.rank == 0:
         write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
@@ -391,9 +428,6 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
     distributed.barrier(ctx)
 
-    jobs = [] if options.final_only else [FoldJob(i, s) for i, s in enumerate(subjects)]
-    if options.final or options.final_only:
-        jobs.append(FoldJob(len(jobs), None))
     pending = [job for job in jobs if not (out_dir / job.folder / "result.json").is_file()]
     pending = distributed.broadcast(ctx, pending)  # every rank shares out the same list
     mine = pending if options.distribute == "ddp" else pending[ctx.rank::ctx.world]
