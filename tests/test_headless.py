@@ -32,7 +32,8 @@ def test_synthetic_source_with_your_own_model_prints_the_ground_truth_in_whole_l
     assert main(["--headless", "--source", "synthetic", "--model", str(model), "--face", "full"]) == 0
     captured = capsys.readouterr()
     assert "stream ground truth: 1.00-1.40 s sur" in captured.out
-    assert "DEMO" not in captured.err                                   # not the demo, not called so
+    assert "DEMO" not in captured.err and "demo stream" not in captured.err    # not the demo, not called so
+    assert "processing the synthetic stream with your model mine.onnx" in captured.err
     assert "loading the model" in captured.err and "ready after" in captured.err
     # stdout and stderr are not terminals here: plain lines, never a bar redrawn with carriage returns
     assert "\r" not in captured.out + captured.err
@@ -102,6 +103,7 @@ def test_the_last_line_counts_event_clips_and_stride_windows_apart(tmp_path, mon
     labelled = [row for row in captured.out.splitlines() if "confidence" in row]
     assert frames == 60 and clips == len(labelled) >= 1           # every labelled event: one clip classified
     assert windows == 0 and "only with --out" in line              # without --out no stride window is
+    assert "processing demo stream (synthetic) with the demo model" in captured.err
     out = tmp_path / "preds.csv"
     assert main([*command, "--out", str(out)]) == 0
     (frames, clips, windows), line = summary_counts(capsys.readouterr().err)

@@ -174,7 +174,7 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     rate_note = use_model_rate(source, spec, options.fps)
     if rate_note:
         say.line(rate_note)
-    say.line(f"ready after {say.summary()}; processing {source.name}")
+    say.line(f"ready after {say.summary()}; processing {source.name}{_whose_model(options, source)}")
     listener = HeadlessListener(total_frames=source.frame_count(), quiet=options.quiet)
     engine = Engine(source, classifier, config, listener, detector=detector)
     interrupted = False
@@ -278,9 +278,18 @@ def _open_source(options: HeadlessOptions, say: _Steps) -> FrameSource:
     if options.source is None:
         raise SourceError("--source is required: a camera index, a video file, a folder of frames or 'synthetic'")
     if str(options.source).strip().lower() in ("synthetic", "demo"):
-        return say.run("synthetic stream", "rendering the synthetic stream...",
-                       lambda: open_source(options.source, realtime=False))
+        source = say.run("synthetic stream", "rendering the synthetic stream...",
+                         lambda: open_source(options.source, realtime=False))
+        source.name = "the synthetic stream"   # the demo's stream, but this is not the demo: not "demo stream"
+        return source
     return open_source(options.source, realtime=False, fps=options.fps)
+
+
+def _whose_model(options: HeadlessOptions, source: FrameSource) -> str:
+    """On the synthetic stream, whose model runs: the demo's, or the user's own (--model), said apart."""
+    if getattr(source, "truth_events", None) is None:
+        return ""
+    return f" with your model {Path(options.model).name}" if options.model else " with the demo model"
 
 
 def _load_classifier(options: HeadlessOptions, say: _Steps, batch: int):
