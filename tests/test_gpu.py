@@ -20,18 +20,40 @@ from mer_live.spec import ModelSpec
 FP16_PROBS_TOLERANCE = 2e-2      # what mer-export's fp16 verification allows (export.verify)
 
 
-def _cuda_provider_installed() -> bool:
+def _onnxruntime_providers() -> list[str]:
     try:
         import onnxruntime as ort
     except ImportError:
-        return False
-    return CUDA in ort.get_available_providers()
+        return []
+    return list(ort.get_available_providers())
 
 
-needs_torch_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="PyTorch sees no CUDA GPU")
-needs_cuda_provider = pytest.mark.skipif(
-    cuda_device_count() == 0 or not _cuda_provider_installed(),
-    reason="no CUDA GPU, or onnxruntime without CUDAExecutionProvider (install onnxruntime-gpu)")
+def cuda_provider_skip_reason(devices: int, providers: list[str]) -> str | None:
+    """Why the CUDA-provider tests cannot run here, naming the real cause (None: they can).
+
+    Installing onnxruntime-gpu is advised only when it is missing: with it installed and no GPU,
+    that advice sent people to reinstall what they had."""
+    installed = CUDA in providers
+    if devices and installed:
+        return None
+    if not devices:
+        return "no CUDA device (no NVIDIA driver, or it sees no GPU)" + (
+            "; onnxruntime-gpu is installed" if installed else "; onnxruntime-gpu is not installed either")
+    return "onnxruntime has no CUDAExecutionProvider: install onnxruntime-gpu in place of onnxruntime"
+
+
+needs_torch_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device (PyTorch sees no GPU)")
+_CUDA_SKIP = cuda_provider_skip_reason(cuda_device_count(), _onnxruntime_providers())
+needs_cuda_provider = pytest.mark.skipif(_CUDA_SKIP is not None, reason=_CUDA_SKIP or "")
+
+
+def test_the_skip_reason_names_the_real_cause():
+    with_gpu_wheel = [CUDA, CPU]
+    assert cuda_provider_skip_reason(1, with_gpu_wheel) is None
+    no_device = cuda_provider_skip_reason(0, with_gpu_wheel)
+    assert no_device.startswith("no CUDA device") and "install onnxruntime-gpu" not in no_device
+    assert "install onnxruntime-gpu" in cuda_provider_skip_reason(1, [CPU])
+    assert cuda_provider_skip_reason(0, [CPU]).startswith("no CUDA device")
 
 
 @needs_torch_cuda
