@@ -5,9 +5,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+# The temporary files of `atomic_path`: ".NAME." + mkstemp's 8 random characters + ".tmp".
+TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 @contextlib.contextmanager
@@ -88,3 +93,21 @@ def check_writable(path: str | os.PathLike, *, folder: bool = False) -> Path:
     if not folder and path.is_file() and not os.access(path, os.W_OK):
         raise PermissionError(errno.EACCES, "the file exists and is read-only", str(path))
     return path
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a killed writer left in `folder` and below (only names `atomic_path`
+    makes; symlinks are not followed); returns them.
+
+    Call it only on a folder the caller owns, under its lock (`mer_live.folder_lock`): another live
+    writer's temporary file looks the same.
+    """
+    removed = []
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = Path(parent) / name
+            if TEMPORARY_NAME.fullmatch(name) and path.is_file() and not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+    return removed

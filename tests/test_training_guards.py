@@ -3,8 +3,17 @@ at a time in an `--out` folder, temporary files of a killed run swept, and no `o
 that failed before training."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from mer_live.atomic import atomic_path
+from mer_live.cli_errors import EXIT_CANNOT_WRITE
+from mer_live.folder_lock import LOCK_NAME, folder_lock
 from training import cli, run as run_module
 
 MODEL = "ch3_1_fusion_cnn_like"
@@ -22,3 +31,80 @@ def test_numbers_are_checked_when_the_command_line_is_parsed(option, value, caps
     err = capsys.readouterr().err
     assert option in err and value in err and "Traceback" not in err
     assert len(err.strip().splitlines()[-1]) < 200
+
+
+# ---------------------------------------------------------------- one run at a time in --out
+FAST = ["--variant", "nano", "-imgsize", "32", "-num_frames", "4", "-bs", "3", "-ep", "1", "-lr", "1e-3",
+        "--no-progress"]
+HOLDER = """
+import sys, time
+from mer_live.folder_lock import folder_lock
+with folder_lock(sys.argv[1], sys.argv[2]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """Another process holding tmp_path/out's lock, as a first mer-train would; killed -9 by the test."""
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    process = subprocess.Popen([sys.executable, "-c", HOLDER, str(out), "mer-train ch3_1_fusion_cnn_like D SMIC --seed 0"],
+                               stdout=subprocess.PIPE, text=True, env=env)
+    assert process.stdout.readline().strip() == "held"
+    yield process, out
+    process.kill()
+    process.wait()
+
+
+def test_a_second_run_into_a_held_folder_is_refused_naming_the_holder(holder, synth_root, capsys, monkeypatch):
+    process, out = holder
+    theirs = out / "folds" / "s01" / ".model.pt.k2j4l6m8.tmp"     # the first run's checkpoint, being written
+    theirs.parent.mkdir(parents=True)
+    theirs.write_bytes(b"half a checkpoint")
+    monkeypatch.setattr(run_module, "load_clips", lambda options: pytest.fail("the refused run went on"))
+    assert cli.main([MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out), "--seed", "7"]) == EXIT_CANNOT_WRITE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"mer-train: error: {out} is in use by another run")
+    assert f"pid {process.pid} on " in err and "started 20" in err
+    assert "mer-train ch3_1_fusion_cnn_like D SMIC --seed 0" in err
+    assert theirs.read_bytes() == b"half a checkpoint"                # the holder's files are not the refused run's
+    assert not (out / "options.json").exists()
+
+    process.kill()                                                     # kill -9: the kernel drops the lock
+    process.wait()
+    with folder_lock(out, "next"):
+        assert json.loads((out / LOCK_NAME).read_text())["command"] == "next"
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_the_lock_file_names_this_run_while_it_trains(tmp_path, synth_root, monkeypatch):
+    out = tmp_path / "out"
+    seen = {}
+
+    def inside(options, ctx, device):
+        seen.update(json.loads((out / LOCK_NAME).read_text()))
+
+    monkeypatch.setattr(run_module, "_run", inside)
+    assert cli.main([MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out)]) == 0
+    assert seen["pid"] == os.getpid() and seen["command"].startswith(f"mer-train {MODEL} ")
+    assert not out.exists()             # nothing written: the folder the lock made is gone with it
+
+
+# ---------------------------------------------------------------- what a kill -9 left
+def test_temporary_files_of_a_killed_run_are_swept_at_the_next_start(tmp_path, synth_root, monkeypatch):
+    out = tmp_path / "out"
+    with atomic_path(out / "folds" / "s01" / "model.pt") as tmp:      # the writer's own naming
+        made = tmp.name
+    left = [out / "folds" / "s01" / made, out / ".options.json.ab_3x9z0.tmp", out / "final" / ".result.json.q1w2e3r4.tmp"]
+    kept = [out / "notes.tmp", out / ".hidden.tmp", out / "folds" / ".x.ABCDEFGH.tmp", out / "folds" / "s01" / "model.pt",
+            tmp_path / ".elsewhere.abcdefgh.tmp"]
+    for path in left + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    monkeypatch.setattr(run_module, "_run", lambda options, ctx, device: None)
+    assert cli.main([MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out)]) == 0
+    assert [p for p in left if p.exists()] == []
+    assert [p for p in kept if not p.exists()] == []

@@ -7,6 +7,7 @@ The original code's option spellings (-tb -imgsize -feature -interpol -num_frame
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from mer_live.choices import ArgumentParser
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
               CheckpointError: EXIT_BAD_MODEL}
     resume = "finished folds are kept: run the same command again to resume"
     with command_errors("mer-train", errors, debug=options.debug, interrupted=resume, kept=resume) as outcome:
-        run(options)
+        run(options, command=shlex.join(["mer-train", *(sys.argv[1:] if argv is None else argv)]))
     return outcome.status
 
 

@@ -13,6 +13,7 @@ Output folder layout (resumable: a fold is finished when its result.json exists;
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import statistics
@@ -23,11 +24,12 @@ from typing import Any
 
 import torch
 
-from mer_live.atomic import check_writable, write_text_atomic
+from mer_live.atomic import check_writable, remove_temporaries, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.suggest import unknown_choice
 from mer_live.datasets import DatasetError, DatasetIndex, UnknownLabelError, load_dataset
 from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
+from mer_live.folder_lock import FolderInUseError, folder_lock
 from mer_live.features import FEATURE_CHANNELS
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
@@ -387,19 +389,43 @@ def _version() -> str:
         return "unknown"
 
 
-def run(options: TrainOptions) -> dict[str, Any] | None:
-    """Train and report; returns the report on rank 0 (None elsewhere or with --final-only)."""
+def run(options: TrainOptions, command: str | None = None) -> dict[str, Any] | None:
+    """Train and report; returns the report on rank 0 (None elsewhere or with --final-only). `command` is
+    what a second run into the same folder is told holds it."""
     device = select_device(options, distributed.local_rank())
+    check_outputs(options)
     ctx = distributed.start(device)
     try:
-        return _run(options, ctx, device)
+        with output_lock(options.output_dir(), ctx, command):
+            return _run(options, ctx, device)
     finally:
         distributed.stop(ctx)
 
 
+@contextlib.contextmanager
+def output_lock(out_dir: Path, ctx: distributed.Context, command: str | None):
+    """Rank 0 holds the output folder's lock for the run (every rank is refused with it), and sweeps the
+    temporary files a killed run left there: the folder is this run's alone now."""
+    with contextlib.ExitStack() as stack:
+        refusal = None
+        if ctx.rank == 0:
+            try:
+                stack.enter_context(folder_lock(out_dir, command))
+            except FolderInUseError as exc:
+                refusal = str(exc)
+            else:                                     # before the other ranks go on to write there
+                stale = remove_temporaries(out_dir)
+                if stale:
+                    print(f"removed {len(stale)} temporary file(s) an interrupted run left in {out_dir}",
+                          file=sys.stderr)
+        refusal = distributed.broadcast(ctx, refusal)
+        if refusal:
+            raise FolderInUseError(refusal)
+        yield
+
+
 def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) -> dict[str, Any] | None:
     quiet = options.no_progress or ctx.rank != 0
-    check_outputs(options)
     index = load_clips(options)
     out_dir = options.output_dir()
     check_resume(out_dir, options)
