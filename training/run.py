@@ -48,7 +48,8 @@ from training.visualize import FoldLogger, safe_name
 
 WHERE_CLIPS_LIVE = {
     "SMIC": "{root}/SMIC_CROP/HS/**/micro/**/<sample>/*.bmp",
-    "CASME2": "{root}/CASME2/Cropped/sub<NN>/<Filename>/*.jpg with {root}/CASME2/CASME2-coding-20190701.xlsx",
+    "CASME2": "{root}/CASME2/Cropped/sub<NN>/<Filename>/*.jpg with {root}/CASME2/CASME2-coding-20190701.xlsx "
+              "(or CASME2-coding-20140508.xlsx)",
     "SAMM": "{root}/SAMM/SAMM_CROP/<NNN>/<Filename>/*.jpg with {root}/SAMM/SAMM_CROP/SAMM_Micro_FACS_Codes_v2.xlsx",
     "CDE": "the SMIC, CASME2 and SAMM trees under {root}",
 }

@@ -34,6 +34,7 @@ def load_dataset(data_path: str | os.PathLike, name: str, drop_unknown: bool = F
                            f"folders (e.g. /data, not /data/{name})")
     if name == "CDE":
         return load_cde(data_path, drop_unknown=drop_unknown)
-    found = SCANNERS[name](data_path)
+    notes: list[str] = []
+    found = SCANNERS[name](data_path, notes)
     mapping = {(name, c): c for c in CLASS_NAMES[name]}
-    return index_clips(name, found, CLASS_NAMES[name], mapping, FPS, drop_unknown=drop_unknown)
+    return index_clips(name, found, CLASS_NAMES[name], mapping, FPS, drop_unknown=drop_unknown, notes=notes)

@@ -43,6 +43,21 @@ CDE_MAP: dict[str, dict[str, str]] = {
              "Sadness": "negative", "Happiness": "positive", "Surprise": "surprise"},
 }
 
+# The published MEGC 2019 composite is a fixed list of 442 clips from 68 subjects (REFERENCE.md). Its totals:
+CDE_PUBLISHED_CLIPS = {"SMIC": 164, "CASME2": 145, "SAMM": 133}
+CDE_PUBLISHED_SUBJECTS = {"SMIC": 16, "CASME2": 24, "SAMM": 28}
+CDE_PUBLISHED_CLASSES = {"negative": 250, "positive": 109, "surprise": 83}
+# Clips the sheets' labels map into the composite that the published list leaves out: CDE_MAP on the 2014
+# CASME II sheet gives 444 clips, on the 2019 sheet 447; without these, 442 from either. The list's other
+# members are what CDE_MAP gives (the clip-by-clip list itself is not shipped: see the README).
+CDE_LEFT_OUT: dict[tuple[str, str, str], str] = {
+    ("CASME2", "sub04", "EP12_01f"): "not in the MEGC 2019 list",
+    ("CASME2", "sub05", "EP09_05f"): "not in the MEGC 2019 list",
+    ("CASME2", "sub24", "EP07_01"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
+    ("CASME2", "sub24", "EP07_04f"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
+    ("CASME2", "sub24", "EP10_03"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
+}
+
 FPS = {"SMIC": 100.0, "CASME2": 200.0, "SAMM": 200.0}
 
 # LOSO subject numbers (the real datasets').
@@ -75,6 +90,11 @@ SMIC_EXT = "bmp"
 CASME2_DIR = ("CASME2",)
 CASME2_FRAMES_DIR = ("CASME2", "Cropped")      # DATA/CASME2/Cropped/sub{NN}/{Filename}/*.jpg
 CASME2_SHEET = ("CASME2", "CASME2-coding-20190701.xlsx")
+# The coding sheets CASME II has shipped, each read under its own name (same columns), in the order preferred
+# when several are present: the 2019 one (the original code's) relabels sub24 EP07_01, EP07_04f and EP10_03
+# from sadness to surprise.
+CASME2_SHEETS = {"CASME2-coding-20190701.xlsx": "coding sheet of 2019-07-01",
+                 "CASME2-coding-20140508.xlsx": "coding sheet of 2014-05-08"}
 CASME2_EXT = "jpg"
 CASME2_COLUMNS = {"subject": "Subject", "filename": "Filename", "emotion": "Estimated Emotion",
                   "onset": "OnsetFrame", "apex": "ApexFrame", "offset": "OffsetFrame"}

@@ -51,6 +51,8 @@ class DatasetIndex:
     subjects: tuple[str, ...]
     dropped: dict[str, int] = dataclasses.field(default_factory=dict)  # emotion -> clips left out
     unknown: dict[str, int] = dataclasses.field(default_factory=dict)  # unknown emotion -> clips dropped on request
+    sheets: dict[str, Path] = dataclasses.field(default_factory=dict)  # source dataset -> label sheet read
+    notes: list[str] = dataclasses.field(default_factory=list)         # what the reader chose or left out, and why
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -65,7 +67,8 @@ class DatasetIndex:
         return [c for c in self.clips if c.subject == subject]
 
     def summary(self) -> str:
-        """One line for logs: clips, subjects, per-class counts and the emotions left out."""
+        """For logs: one line of clips, subjects, per-class counts, the emotions left out and the label sheets
+        read (with what each is), then one `note:` line per reader note."""
         counts = ", ".join(f"{k} {v}" for k, v in self.class_counts().items())
         text = f"{self.name}: {len(self.clips)} clips from {len(self.subjects)} subjects ({counts})"
         if self.dropped:
@@ -74,7 +77,17 @@ class DatasetIndex:
         if self.unknown:
             left = ", ".join(f"{k} {v}" for k, v in sorted(self.unknown.items()))
             text += f"; dropped {sum(self.unknown.values())} clips with unknown labels, as asked ({left})"
-        return text
+        if self.sheets:
+            text += "; labels from " + ", ".join(f"{sheet.name}" + (f" ({what})" if (what := describe_sheet(sheet))
+                                                                     else "") for sheet in self.sheets.values())
+        return "\n".join([text] + [f"note: {note}" for note in self.notes])
+
+
+def describe_sheet(sheet: Path) -> str:
+    """What a label sheet is, by its file name ("coding sheet of 2014-05-08"); "" for one the catalog does not list."""
+    from mer_live.datasets.catalog import CASME2_SHEETS
+
+    return CASME2_SHEETS.get(sheet.name, "")
 
 
 def sort_subjects(subjects) -> tuple[str, ...]:
@@ -101,6 +114,7 @@ class SheetClip:
     ext: str
     source: str                  # where the clip was listed (sheet path or the folder), for errors
     row: int | None = None       # its row in the sheet, as the spreadsheet numbers it (None: a folder name)
+    sheet: Path | None = None    # the label sheet it was read from (None: labels from folder names)
     onset: int | None = None
     apex: int | None = None
     offset: int | None = None
@@ -108,7 +122,8 @@ class SheetClip:
 
 def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
                 mapping: dict[tuple[str, str], str], fps: dict[str, float],
-                subject_prefix: bool = False, drop_unknown: bool = False) -> DatasetIndex:
+                subject_prefix: bool = False, drop_unknown: bool = False,
+                notes: list[str] | None = None) -> DatasetIndex:
     """Map each clip's (dataset, emotion) to a class and list its frames.
 
     An emotion the dataset documents but the class map leaves out (CASME II fear, sadness) is counted in
@@ -149,9 +164,11 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
             onset=item.onset, apex=item.apex, offset=item.offset, fps=fps[item.dataset]))
     if unknown and not drop_unknown:
         raise UnknownLabelError(unknown_labels_message(name, unknown))
+    sheets = {item.dataset: item.sheet for item in found if item.sheet is not None}
     return DatasetIndex(name=name, clips=clips, class_names=class_names,
                         subjects=sort_subjects(c.subject for c in clips), dropped=dropped,
-                        unknown={key: len(items) for key, items in unknown.items()})
+                        unknown={key: len(items) for key, items in unknown.items()}, sheets=sheets,
+                        notes=list(notes or []))
 
 
 def unknown_labels_message(name: str, unknown: dict[str, list[SheetClip]]) -> str:

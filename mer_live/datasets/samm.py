@@ -10,7 +10,7 @@ from mer_live.datasets.records import SheetClip
 from mer_live.datasets.sheet import sheet_clips
 
 
-def scan_samm(data_path: Path) -> list[SheetClip]:
+def scan_samm(data_path: Path, notes: list[str] | None = None) -> list[SheetClip]:
     data_path = Path(data_path)
     frames_root = require_dir(data_path.joinpath(*catalog.SAMM_FRAMES_DIR), "SAMM crop folder",
                               f"DATA_PATH must hold SAMM/SAMM_CROP/ ({PREPARE_HINT}, e.g. --dir DATA/SAMM/SAMM "

@@ -97,7 +97,7 @@ def sheet_clips(dataset: str, sheet: Path, frames_root: Path, cols: dict[str, st
         found.append(SheetClip(
             dataset=dataset, subject=subject, clip_id=clip_id,
             emotion=canonical_emotion(cell_text(row[cols["emotion"]]), known, catalog.EMOTION_ALIASES[dataset]),
-            folder=frames_root / subject / clip_id, ext=ext, source=f"sheet {sheet}", row=number,
+            folder=frames_root / subject / clip_id, ext=ext, source=f"sheet {sheet}", row=number, sheet=sheet,
             onset=cell_int(row.get(cols["onset"])), apex=cell_int(row.get(cols["apex"])),
             offset=cell_int(row.get(cols["offset"]))))
     return found

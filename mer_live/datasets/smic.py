@@ -12,7 +12,7 @@ from mer_live.datasets.records import DatasetError, SheetClip, canonical_emotion
 SAMPLE_NAME = re.compile(r"^s(\d+)_([A-Za-z]+)_(\d+)$")
 
 
-def scan_smic(data_path: Path) -> list[SheetClip]:
+def scan_smic(data_path: Path, notes: list[str] | None = None) -> list[SheetClip]:
     root = require_dir(Path(data_path).joinpath(*catalog.SMIC_FRAMES_DIR), "SMIC HS crop folder",
                        f"DATA_PATH must hold SMIC_CROP/HS/ ({PREPARE_HINT}, e.g. --dir DATA/SMIC --ext bmp)")
     known = catalog.CLASS_NAMES["SMIC"]
