@@ -8,9 +8,9 @@ A sheet `eye blink` in that workbook holds blink intervals (assumed to share the
 Offset header): they are not scored, but the report counts the micro events spotted on a blink. Frame
 numbers index the jpg files: the frame numbered 57 is `57.jpg`, which is not the 58th file when numbers are
 missing, and its time is 57 / 30 s from frame 0 (a missing number is a lost frame).
-Pitfalls handled: text frame numbers, onset and offset 0 (real frames here), apex -1, a row whose offset is
-before its onset (the published workbook has three, two of them with offset 0: each is named, left out and
-counted in the notes), folder names whose case differs from the sheet's (`spNo.1` on disk, `spNO.1` in the
+Pitfalls handled: text frame numbers, onset and offset 0 (real frames here, never "not coded"), apex -1, a
+row whose offset is before its onset (named, left out and counted in the notes; the published workbook has
+one, and two rows with offset 0), folder names whose case differs from the sheet's (`spNo.1` on disk, `spNO.1` in the
 sheet), videos without annotations (scored).
 """
 from __future__ import annotations
