@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mer_live.atomic import atomic_path
-from mer_live.cli_errors import EXIT_CANNOT_WRITE
+from mer_live.cli_errors import EXIT_CANNOT_WRITE, EXIT_UNREADABLE_INPUT
 from mer_live.folder_lock import LOCK_NAME, folder_lock
 from training import cli, run as run_module
 
@@ -108,3 +109,22 @@ def test_temporary_files_of_a_killed_run_are_swept_at_the_next_start(tmp_path, s
     assert cli.main([MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out)]) == 0
     assert [p for p in left if p.exists()] == []
     assert [p for p in kept if not p.exists()] == []
+
+
+# ---------------------------------------------------------------- a run that failed before training
+def test_a_run_that_failed_early_leaves_no_options_to_refuse_the_corrected_command(tmp_path, synth_root, capsys):
+    """A corrupt frame stops the first run while the cache fills; the corrected command (the intact copy of
+    the dataset, another DATA_PATH) must then train in the same --out, not be told it differs."""
+    broken = tmp_path / "broken"
+    shutil.copytree(synth_root / "SMIC_CROP", broken / "SMIC_CROP")
+    frame = sorted(p for p in (broken / "SMIC_CROP").rglob("*.bmp"))[3]
+    frame.write_bytes(b"BM broken")
+    out = tmp_path / "out"
+    fast = [*FAST, "--subjects", "s01", "--cache-dir", ""]
+    assert cli.main([MODEL, str(broken), "SMIC", *fast, "--out", str(out)]) == EXIT_UNREADABLE_INPUT
+    assert "corrupt or unsupported frame" in capsys.readouterr().err
+    assert not (out / "options.json").exists()
+
+    assert cli.main([MODEL, str(synth_root), "SMIC", *fast, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert (out / "folds" / "s01" / "result.json").is_file()
+    assert json.loads((out / "options.json").read_text())["data_path"] == str(Path(synth_root).resolve())

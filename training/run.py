@@ -3,7 +3,8 @@ across ranks, or trained by all ranks together with --distribute ddp), optionall
 model, and write the report.
 
 Output folder layout (resumable: a fold is finished when its result.json exists; it is written last):
-    options.json                      the options that define the results (a resume must match them)
+    options.json                      the options that define the results (a resume must match them);
+                                      written with the first fold's files
     folds/<subject>/model.pt          mer_live.checkpoint of the fold's model after the last epoch
     folds/<subject>/predictions.json  held-out clips, labels, predictions of every epoch, last probabilities
     folds/<subject>/result.json       the fold's scores, per-epoch train and held-out figures, whether it
@@ -239,6 +240,14 @@ def check_resume(out_dir: Path, options: TrainOptions) -> None:
                             "folder, or delete that folder to start over")
 
 
+def write_options(out_dir: Path, options: TrainOptions) -> None:
+    """options.json, with the first result it describes: a run that fails before that (a corrupt frame,
+    a fold that crashes) leaves none to refuse the corrected command."""
+    path = out_dir / "options.json"
+    if not path.is_file():
+        write_text_atomic(path, json.dumps(options.identity(), indent=2))
+
+
 # ---------------------------------------------------------------- helpers
 def model_spec(options: TrainOptions, index: DatasetIndex) -> ModelSpec:
     fps_values = [c.fps for c in index.clips if c.fps]
@@ -361,6 +370,7 @@ def run_job(job: FoldJob, options: TrainOptions, index: DatasetIndex, cache: Cli
     outcome, attempts = train_fold(job, options, k, make_sets, device, quiet, logger, ctx)
     if ctx.rank != 0 and options.distribute == "ddp" and ctx.initialised:
         return None   # rank 0 holds the same outcome and writes it
+    write_options(out_dir, options)
     folder = out_dir / job.folder
     info = {"held_out": job.subject, "epoch": outcome.epochs_run, "epochs": options.epochs,
             "options": options.to_dict(), "seed": options.seed, "class_names": list(index.class_names),
@@ -442,7 +452,6 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
                 step_batches(options, index, jobs, ctx.world if options.distribute == "ddp" else 1))
     logger = FoldLogger(options, out_dir, writes=ctx.rank == 0 or options.distribute != "ddp")
     if ctx.rank == 0:
-        write_text_atomic(out_dir / "options.json", json.dumps(options.identity(), indent=2))
         print(index.summary())
         if empty_classes(index):
             print(f"warning: class(es) {', '.join(empty_classes(index))} have no clips: UF1 and UAR are taken over "
