@@ -18,7 +18,7 @@ TINY = dict(counts={"micro": (1, 1), "macro": (1, 1)}, lead_in_s=(1.2, 1.2), gap
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("spot_cli")
-    made = make_long_videos(root, "CASME_SQ", videos=2, seed=11, **TINY)
+    made = make_long_videos(root, "CASME_SQ", videos=2, seed=12, **TINY)
     return root, made
 
 

@@ -172,10 +172,64 @@ class FaceMotion:
             uv = residual_flow(uv, affine, self._grid)
         return region_means(uv, self.regions.boxes)
 
+    def register(self, reference: np.ndarray, gray: np.ndarray, predicted: np.ndarray) -> Registered:
+        """Bring `gray` back onto `reference` through `predicted` (the last frame's transform: the head moves
+        little from frame to frame), take the flow of what is left, fit the head's remaining rigid motion
+        and measure the regions (placed in the reference's coordinates) net of it. The flow is always taken
+        on a small remainder, so a head that travelled far since the reference is followed as well as one
+        that did not."""
+        steady = cv2.warpAffine(gray, np.asarray(predicted, np.float32), (self.size, self.size),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        uv = flow(reference, steady)
+        if self.rigid:
+            delta = rigid_fit(uv, self.regions.fit_points)
+            uv = residual_flow(uv, delta, self._grid)
+        else:
+            delta = np.zeros((2, 3))
+        pts = self.regions.fit_points
+        left = uv[pts[:, 1], pts[:, 0]]
+        residual = float(np.median(np.hypot(left[:, 0], left[:, 1])))
+        transform = compose(predicted, IDENTITY + delta)
+        return Registered(transform=transform, vectors=region_means(uv, self.regions.boxes), residual=residual)
+
     def measure(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(region mean vectors (R, 2) in pixels at `size`, the head's affine motion (2, 3))."""
         uv, affine = self.head(prev_gray, next_gray)
         return self.face(prev_gray, next_gray, uv, affine), affine
+
+
+def to_matrix(transform: np.ndarray) -> np.ndarray:
+    """A (2, 3) point transform as a (3, 3) homogeneous matrix."""
+    return np.vstack([np.asarray(transform, np.float64), [0.0, 0.0, 1.0]])
+
+
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """(2, 3): the point transform `outer` applied after `inner`."""
+    return (to_matrix(outer) @ to_matrix(inner))[:2]
+
+
+def map_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (N, 2) through a (2, 3) point transform."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    return pts @ np.asarray(transform, np.float64)[:, :2].T + np.asarray(transform, np.float64)[:, 2]
+
+
+def unmap_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points (N, 2) through the inverse of a (2, 3) point transform."""
+    return map_points(np.linalg.inv(to_matrix(transform))[:2], points)
+
+
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One frame registered to the reference frame of a face."""
+
+    transform: np.ndarray           # (2, 3): a point of the reference crop -> where it is in this frame's crop
+    vectors: np.ndarray             # (R, 2): each region's displacement since the reference, head motion removed
+    residual: float                 # median flow left on the face's rigid part after the fit (pixels at `size`):
+                                    # how well the head's motion was undone
 
 
 def _largest_shift(affine: np.ndarray, size: int) -> float:

@@ -4,71 +4,91 @@ The region spotter runs on every frame of the face crop, on its own small gray c
 face_motion), so it never depends on the classifier, the window stride or dropped windows: the same frames
 give the same segments on any machine and thread timing.
 
-1. Onset. Every frame, the flow from the frame `lag_s` earlier (the head's motion removed) is averaged in
-   each facial region and compared with that region's running noise (median and MAD of the last
-   `baseline_s` of quiet frames): `activity` is the largest robust z. A segment opens when it passes
-   `open_threshold`; nothing opens until `min_baseline_s` of quiet frames are known (a new face starts cold).
-2. Verification. The frame before the motion is the segment's reference, and every later frame is compared
-   with it: the regions' displacement shows whether the face went back to where it was (a micro-expression
-   does within half a second; a held smile, talking or a new pose do not). While the head moves faster than
-   `max_head_shift`, spotting pauses and an open segment is dropped.
-3. Closing. When the displacement is back near the reference (`return_fraction` of its peak) and the motion
-   quiet for `quiet_s`, the segment closes. Its start and end are where the displacement envelope crosses
-   `edge_fraction` of its rise. It is then
+1. Registration. Every frame is registered to a reference frame of the face (an affine fit on the face's
+   rigid part, chained from the last frame's fit), and each facial region's displacement since the
+   reference is measured net of the head's motion, in regions placed in the reference's coordinates: the
+   regions follow the features while the head moves, talks or sways. The reference is renewed every
+   `reanchor_s` while no motion is open (displacements carry over, so nothing restarts). Spotting pauses
+   only for what registration cannot undo: the head jumping more than `max_head_step` in one frame
+   ("paused-motion"), or the fit leaving more than `max_residual` on the face's rigid part for longer than
+   a micro-expression ("paused-registration"). After a pause the face is registered afresh and the
+   spotter settles for `lag_s` ("settling") before it watches again.
+2. Onset. The motion of each region over `lag_s` (its displacement now less `lag_s` ago), taken per group
+   of regions (brows, eyes, nose, mouth, jaw), is compared with that group's running noise (median and
+   MAD of the last `baseline_s` of quiet frames, plus `floor`): `activity` is the largest robust z. Real
+   video has 12-75 times the frame noise of a synthetic face, so every threshold is in these units. A burst
+   of motion opens when `activity` passes `open_threshold` and ends when it stays under half of it for
+   `quiet_s`. The frame before the burst is its base.
+3. The motion itself gives onset and offset (as MDMD and OF-FD spotters do): the burst starts where the
+   displacement from the base passes `edge_fraction` of its peak and ends where the face has settled to
+   within that fraction of where it came to rest. A real micro-expression need not return to its base by
+   its offset. One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the
+   next burst brings the face back (a smile let go), both are one segment.
+4. The segment is then
    - "noise" (not reported) when the displacement never passed `threshold`,
-   - "blink" (not reported) when the eyelids went down, `blink_ratio` times more than the brows (a brow
-     lowered over the eye moves the lid region too, but less than the brow),
-   - "talk" (not reported) when the displacement rose `talk_swings` separate times (the mouth opening
-     again and again),
-   - "micro" when it lasts at most `max_micro_s` (0.5 s, the MEGC definition),
-   - "macro" when it lasts up to `max_macro_s`, and "long" (not reported) beyond, or when it never comes
-     back within `max_macro_s`.
-   Segments follow one another, so events never overlap. A segment is reported when it closes
-   (`Segment.reported_at`), `quiet_s` after its end.
+   - "blink" (not reported) when the eyelids led and went down `blink_ratio` times more than the brows,
+   - "talk" (not reported) when the jaw led (on real faces the chin moves alone in speech, chewing and
+     swallowing), when the displacement swung `talk_swings` times, or when the mouth led and the mouth or
+     jaw moved again at least `talk_openings` other times within `talk_window_s` around it (speech opens
+     the mouth again and again; a mouth micro-expression is alone),
+   - "micro" when it lasts at most `max_micro_s` (0.5 s, the MEGC definition), "macro" up to
+     `max_macro_s`, and "long" (not reported) beyond.
+   Reported segments never overlap. A segment is reported when it is decided (`Segment.reported_at`).
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from mer_live.streaming.face_motion import REGION_GROUPS, REGION_LAYOUT, REGION_NAMES, FaceMotion
+from mer_live.streaming.face_motion import (IDENTITY, REGION_GROUPS, REGION_LAYOUT, REGION_NAMES, FaceMotion,
+                                            map_points, unmap_points)
 
 REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "noise", "blink", "talk", "long" never do
 GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] == g] for g in REGION_GROUPS}
+SPEECH_GROUPS = ("mouth", "jaw")
+EDGE_NOISE_Z = 2.0      # onset/offset edges never lower than this (a quiet frame's displacement reaches it)
+SPOTTER_STATES = ("watching", "settling", "paused-motion", "paused-registration")
 
 
 @dataclass(frozen=True)
 class SpotterConfig:
-    """The region spotter's settings (tuned on mer_live.synthetic.distractors seeds 0-9)."""
+    """The region spotter's settings (the record of how they were chosen: docs/SPOTTER_TUNING.md)."""
 
-    open_threshold: float = 3.0     # activity (robust z of a region's flow over `lag_s`) that opens a segment
-    threshold: float = 6.0          # a segment counts when its displacement from the reference peaks above this
+    open_threshold: float = 5.0     # activity (robust z of a group's motion over `lag_s`) that opens a burst
+    threshold: float = 6.0          # a segment counts when its displacement from its base peaks above this
     size: int = 64                  # side of the spotter's gray face crop (its own, not the model's)
-    lag_s: float = 0.1              # onset flow is taken between frames this far apart
+    lag_s: float = 0.1              # onset motion is taken between frames this far apart
     rigid: bool = True              # remove the head's rigid (affine) motion before measuring regions
-    max_head_shift: float = 0.75    # the head moving more than this over `lag_s` (pixels of a 64-px crop)
-                                    # pauses spotting (an open segment is dropped) until it is still again
+    reanchor_s: float = 1.0         # the reference frame is renewed this often while no motion is open
+    max_head_step: float = 4.0      # the head moving more than this in one frame (pixels of a 64-px crop) pauses
+    max_residual: float = 0.8       # the fit leaving more than this (median pixels of a 64-px crop on the face's
+                                    # rigid part) for `max_micro_s`, or 3 times as much once, pauses
     baseline_s: float = 4.0         # the running noise statistics cover the last this-much of quiet frames
     min_baseline_s: float = 1.0     # quiet time needed before anything can be a candidate
-    quiet_s: float = 0.25           # back near the reference and still for this long closes a segment
-    return_fraction: float = 0.3    # "back near the reference": displacement below this part of its peak
-    edge_fraction: float = 0.1      # start/end where the displacement envelope crosses this part of its rise
+    quiet_s: float = 0.2            # activity under half of `open_threshold` this long ends a burst
+    return_fraction: float = 0.5    # a burst came back when its final displacement is below this part of its peak
+    edge_fraction: float = 0.2      # start/end where the displacement passes / settles within this part of its peak
+    hold_s: float = 2.0             # a burst that did not come back waits this long for one that brings it back
     max_micro_s: float = 0.5        # MEGC: a micro-expression lasts at most half a second
     max_macro_s: float = 4.0        # longer segments are not reported
-    blink_ratio: float = 1.4        # eyelids moving down this many times more than the brows (and more than
-                                    # the nose, mouth and chin): a blink
+    blink_ratio: float = 1.4        # eyelids moving down this many times more than the brows: a blink
     talk_swings: int = 3            # the displacement rising this many separate times in one segment: talking
-    floor: float = 0.01             # pixels added to the noise scale (a noise-free synthetic face)
+    talk_window_s: float = 1.5      # mouth or jaw motion this close around a mouth-led segment ...
+    talk_openings: int = 2          # ... this many times: talking
+    floor: float = 0.04             # pixels (64-px crop) added to the noise scale: the quietest real video's noise
 
     def __post_init__(self) -> None:
-        for name in ("open_threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s", "max_macro_s"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"spotter {name} must be > 0, got {getattr(self, name)}")
-        if self.threshold < 0:            # 0: every motion that opened a segment counts
-            raise ValueError(f"spotting threshold must be >= 0, got {self.threshold}")
+        for name in ("open_threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s", "max_macro_s",
+                     "reanchor_s", "max_head_step", "max_residual", "hold_s", "talk_window_s"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"spotter {name} must be a finite number > 0, got {value}")
+        if not np.isfinite(self.threshold) or self.threshold < 0:   # 0: every motion that opened counts
+            raise ValueError(f"spotting threshold must be a finite number >= 0, got {self.threshold}")
         if self.size < 24:
             raise ValueError(f"spotter size must be >= 24 pixels, got {self.size}")
         if self.max_macro_s < self.max_micro_s:
@@ -85,12 +105,31 @@ class Segment:
     peak_score: float               # peak displacement / the region's noise
     peak_px: float                  # peak region displacement in pixels of a 64-px crop
     region: str                     # the region that moved most
-    reported_at: float              # stream seconds when the segment closed
+    reported_at: float              # stream seconds when the segment was decided
     detail: dict = dataclasses.field(default_factory=dict, compare=False)   # per-group peaks, directions
 
     @property
     def reported(self) -> bool:
         return self.kind in REPORTED_KINDS
+
+
+@dataclass
+class _Candidate:
+    """A measured burst (or a held burst and its release), before its kind is decided."""
+
+    start: float
+    end: float
+    base: np.ndarray                # (R, 2) displacement at the base frame
+    peak: float
+    peak_px: float
+    region: int
+    lead: str
+    groups: dict
+    eye_dy: float
+    brow_dy: float
+    swings: int
+    returned: bool
+    decide_at: float = 0.0
 
 
 def _swings(envelope: np.ndarray, level: float) -> int:
@@ -100,49 +139,66 @@ def _swings(envelope: np.ndarray, level: float) -> int:
 
 
 class RegionSpotter:
-    """Feed it every face crop in order with `push`; it returns the segments that just closed."""
+    """Feed it every face crop in order with `push`; it returns the segments just decided."""
 
     def __init__(self, config: SpotterConfig | None = None):
         self.config = config or SpotterConfig()
-        self.motion = FaceMotion(self.config.size, rigid=self.config.rigid)
-        self._keep_s = self.config.max_macro_s + self.config.quiet_s + 2 * self.config.lag_s + 1.0
-        self._frames: collections.deque = collections.deque()         # (t, gray) of the last _keep_s
-        self._history: collections.deque = collections.deque()        # region magnitudes of quiet frames
+        cfg = self.config
+        self.motion = FaceMotion(cfg.size, rigid=cfg.rigid)
+        # a lower `threshold` also opens bursts earlier (never below 1: that is every other quiet frame)
+        self._open_at = min(cfg.open_threshold, max(cfg.threshold, 1.0))
+        self._px = 64.0 / cfg.size                       # pixels of the spotter's crop -> of a 64-px crop
+        self._keep_s = cfg.max_macro_s + cfg.hold_s + cfg.quiet_s + 2 * cfg.lag_s + 1.0
+        self._history: collections.deque = collections.deque()     # group motions (G,) of quiet frames
         self._noise_cache: tuple[np.ndarray, np.ndarray] | None = None
-        self._landmarks: np.ndarray | None = None
-        self._landmarks_due = False
-        self.activity = 0.0             # the latest frame's largest robust z over the regions
-        self.head_shift = 0.0           # the head's rigid shift over `lag_s` (pixels of a 64-px crop)
-        self._still_since: float | None = None
+        self._landmarks: np.ndarray | None = None          # in the reference's coordinates
+        self._recent: collections.deque = collections.deque()      # (start, end, lead) of recent bursts
+        self._pending: list[_Candidate] = []               # decided but for the talk check
+        self._outbox: list[Segment] = []
         self._last_end = -np.inf
-        self._reset_segment()
+        self.state = "settling"
+        self.activity = 0.0             # the latest frame's largest robust z over the groups
+        self.head_shift = 0.0           # how far the head moved over `lag_s` (pixels of a 64-px crop)
+        self.residual = 0.0             # the registration's residual on the latest frame
+        self._restart()
 
     # ------------------------------------------------------------------ state
     def reset(self, keep_baseline: bool = False) -> None:
-        """A new crop box: forget the frames and any open segment (it is never reported). The noise
+        """A new crop box: register afresh and forget any open burst (it is never reported). The noise
         baseline is kept when the same face was only re-anchored (`keep_baseline`), and starts cold for a
         new face: then nothing is a candidate for `min_baseline_s`."""
-        self._frames.clear()
         if not keep_baseline:
             self._history.clear()
             self._noise_cache = None
+            self._landmarks = None
+            self.motion.set_landmarks(None)
+        if self._held is not None:               # measured already: decided alone
+            self._consider(self._held, self._held.end)
+        self._outbox += [self._decide(c, c.decide_at) for c in self._pending]
+        self._pending = []
         self.activity = 0.0
         self.head_shift = 0.0
-        self._still_since = None
-        self._reset_segment()
+        self._restart()
 
-    def _reset_segment(self) -> None:
-        self._ref: tuple[float, np.ndarray] | None = None
-        self._opened_at = 0.0
-        self._track: list[tuple[float, np.ndarray]] = []   # (t, region displacement vectors) since the ref
-        self._returned_since: float | None = None
+    def _restart(self) -> None:
+        """Register afresh from the next frame on: no reference, no stored motion, no open burst."""
+        self._reference: np.ndarray | None = None
+        self._reference_t = -np.inf
+        self._transform = IDENTITY.copy()
+        self._times: list[float] = []
+        self._shifts: list[np.ndarray] = []             # (R, 2) region displacements since the reference
+        self._positions: list[np.ndarray] = []          # (2,) the head's position (64-px crop pixels)
+        self._origin = np.zeros(2)                      # the head's position at the reference
+        self._bad_since: float | None = None
+        self._burst_from: int | None = None             # index of the open burst's base frame
+        self._quiet_since: float | None = None
+        self._held: _Candidate | None = None
         self._displacement = 0.0
-        self._apply_landmarks()
 
     @property
     def active(self) -> bool:
-        """A segment is open (motion seen, not yet closed)."""
-        return self._ref is not None
+        """Motion is open or held (a crop box change now would lose it)."""
+        return self._burst_from is not None or self._held is not None
 
     @property
     def ready(self) -> bool:
@@ -151,161 +207,265 @@ class RegionSpotter:
 
     @property
     def score(self) -> float:
-        """What to plot against `config.threshold`: while a segment is open, how far the face is from its
-        reference now (robust z); otherwise the activity."""
-        return self._displacement if self.active else self.activity
+        """What to plot against `config.threshold`: while motion is open, how far the face is from its
+        base (robust z); otherwise the activity."""
+        return self._displacement if self._burst_from is not None else self.activity
 
     def set_landmarks(self, landmarks_px: np.ndarray | None) -> None:
-        """Five landmarks in pixels of the spotter's crop (`config.size`); applied once no segment is open
-        (a segment is measured in one set of regions)."""
-        self._landmarks = None if landmarks_px is None else np.asarray(landmarks_px, np.float64)
-        self._landmarks_due = True
-        self._apply_landmarks()
+        """Five landmarks in pixels of the spotter's crop (`config.size`) now; the regions move to them when
+        the reference is next renewed (a burst is measured in one set of regions)."""
+        if landmarks_px is None:
+            self._landmarks = None
+            return
+        points = np.asarray(landmarks_px, np.float64).reshape(5, 2)
+        self._landmarks = unmap_points(self._transform, points) if self._reference is not None else points
+        if self._reference is None:
+            self._place_regions()
 
-    def _apply_landmarks(self) -> None:
-        if self._landmarks_due and not self.active:
-            try:
-                self.motion.set_landmarks(self._landmarks)
-            except ValueError:              # degenerate landmarks: a frontal face's layout instead
-                self.motion.set_landmarks(None)
-            self._landmarks_due = False
+    def _place_regions(self) -> None:
+        try:
+            self.motion.set_landmarks(self._landmarks)
+        except ValueError:              # degenerate landmarks: a frontal face's layout instead
+            self.motion.set_landmarks(None)
 
     # ------------------------------------------------------------------ per frame
     def push(self, t: float, gray: np.ndarray) -> list[Segment]:
-        """One normalised gray crop (face_motion.normalised_gray) at stream time `t`; the segments closed."""
+        """One normalised gray crop (face_motion.normalised_gray) at stream time `t`; the segments decided."""
         cfg = self.config
-        if self._frames and t <= self._frames[-1][0]:
-            raise ValueError(f"spotter timestamps must increase: {t} s came after {self._frames[-1][0]} s")
-        self._frames.append((t, gray))
-        while self._frames[0][0] < t - self._keep_s:
-            self._frames.popleft()
-        lagged = self._frame_before(t - cfg.lag_s)
-        if lagged is None:
-            return []
-        uv, affine = self.motion.head(lagged[1], gray)
-        centre = np.array([cfg.size / 2, cfg.size / 2, 1.0])
-        self.head_shift = float(np.hypot(*(affine @ centre))) * 64.0 / cfg.size
-        if self.head_shift > cfg.max_head_shift:
-            self._still_since = None
-            self.activity = 0.0
-            if self.active:                 # the head moved: what the regions show is not trusted
-                self._reset_segment()
-            return []
-        vectors = self.motion.face(lagged[1], gray, uv, affine)
-        magnitude = np.hypot(vectors[:, 0], vectors[:, 1])
-        noise = self._noise()
-        self.activity = float(np.max((magnitude - noise[0]) / noise[1])) if noise is not None else 0.0
-        if self._still_since is None:
-            self._still_since = t
-        still = t - self._still_since >= cfg.quiet_s
-        if self.active:
-            self._track.append((t, self.motion.measure(self._ref[1], gray)[0]))
-            return self._maybe_close(t)
-        if self.ready and still and self.activity > cfg.open_threshold:
-            self._open(t, lagged[0])
-            return self._maybe_close(t)
-        if still or not self.ready:
-            self._history.append(magnitude)
-            self._noise_cache = None
-            while len(self._history) * self._period() > cfg.baseline_s:
-                self._history.popleft()
-        return []
+        if self._times and t <= self._times[-1]:
+            raise ValueError(f"spotter timestamps must increase: {t} s came after {self._times[-1]} s")
+        out, self._outbox = self._outbox, []
+        if self._reference is None:
+            self._anchor(t, gray)
+            self._store(t, np.zeros((len(REGION_NAMES), 2)))
+            self.state = "settling"
+            return out + self._due(t)
+        registered = self.motion.register(self._reference, gray, self._transform)
+        centre = np.array([[cfg.size / 2, cfg.size / 2]])
+        step = float(np.hypot(*(map_points(registered.transform, centre) - map_points(self._transform, centre))[0]))
+        step *= self._px
+        self.residual = registered.residual * self._px
+        self._transform = registered.transform
+        if self.residual > cfg.max_residual:
+            self._bad_since = t if self._bad_since is None else self._bad_since
+        else:
+            self._bad_since = None
+        if step > cfg.max_head_step:
+            return out + self._pause(t, gray, "paused-motion")
+        if self.residual > 3 * cfg.max_residual or (self._bad_since is not None
+                                                       and t - self._bad_since >= cfg.max_micro_s):
+            return out + self._pause(t, gray, "paused-registration")
+        self._store(t, registered.vectors * self._px)
+        out += self._watch(t)
+        if (self._burst_from is None and self._held is None and t - self._reference_t >= cfg.reanchor_s
+                and self._bad_since is None):
+            self._renew(t, gray)
+        return out + self._due(t)
 
     def flush(self, t: float) -> list[Segment]:
-        """End of stream: a segment that already went back to its reference closes; any other is dropped."""
-        if self.active and self._returned_since is not None:
-            return [self._close(t)]
-        self._reset_segment()
+        """End of stream: a held burst is decided alone, pending ones are decided; an open one is dropped."""
+        out, self._outbox = self._outbox, []
+        if self._held is not None:
+            self._consider(self._held, t)
+            self._held = None
+        out += [self._decide(c, t) for c in self._pending]
+        self._pending = []
+        self._burst_from = None
+        return out
+
+    # ------------------------------------------------------------------ registration
+    def _anchor(self, t: float, gray: np.ndarray) -> None:
+        """This frame becomes the reference; the head's position carries over."""
+        self._reference = gray
+        self._reference_t = t
+        self._transform = IDENTITY.copy()
+        if self._positions:
+            self._origin = self._positions[-1].copy()
+
+    def _renew(self, t: float, gray: np.ndarray) -> None:
+        """A new reference (the current frame): stored displacements are re-expressed against it, and the
+        regions move to the latest landmarks, so a slow drift never carries the regions off the features."""
+        if self._landmarks is not None:
+            self._landmarks = map_points(self._transform, self._landmarks)
+        now = self._shifts[-1].copy()
+        self._shifts = [s - now for s in self._shifts]
+        self._anchor(t, gray)
+        self._place_regions()
+
+    def _pause(self, t: float, gray: np.ndarray, why: str) -> list[Segment]:
+        """Motion that registration cannot undo: drop what is open, register afresh from this frame."""
+        self.state = why
+        self.activity = 0.0
+        if self._held is not None:               # its release could not be watched: decided alone
+            self._consider(self._held, t)
+        if self._landmarks is not None:
+            self._landmarks = map_points(self._transform, self._landmarks)
+        position = self._positions[-1].copy() if self._positions else self._origin
+        self._restart()
+        self._origin = position
+        self._anchor(t, gray)
+        self._place_regions()
         return []
 
-    # ------------------------------------------------------------------ internals
-    def _period(self) -> float:
-        """The stream's frame period (median spacing of the stored frames)."""
-        if len(self._frames) < 2:
-            return self.config.lag_s
-        times = np.fromiter((ft for ft, _ in self._frames), float, len(self._frames))
-        return float(np.median(np.diff(times)))
+    def _store(self, t: float, shifts: np.ndarray) -> None:
+        centre = np.array([[self.config.size / 2, self.config.size / 2]])
+        position = self._origin + (map_points(self._transform, centre)[0] - centre[0]) * self._px
+        self._times.append(t)
+        self._shifts.append(shifts)
+        self._positions.append(position)
+        drop = bisect.bisect_left(self._times, t - self._keep_s)
+        if self._burst_from is not None:
+            drop = min(drop, self._burst_from)
+        if drop > 64:                            # trimmed in blocks: amortised linear time
+            del self._times[:drop], self._shifts[:drop], self._positions[:drop]
+            if self._burst_from is not None:
+                self._burst_from -= drop
 
-    def _frame_before(self, t: float) -> tuple[float, np.ndarray] | None:
+    def _index_before(self, t: float) -> int | None:
         """The newest stored frame at or before time t (None if there is none)."""
-        best = None
-        for item in self._frames:
-            if item[0] > t + 1e-9:
-                break
-            best = item
-        return best
+        i = bisect.bisect_right(self._times, t + 1e-9) - 1
+        return i if i >= 0 else None
 
-    def _noise(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(median, robust spread + floor) of each region's quiet magnitudes (kept until the history changes)."""
-        if len(self._history) < 3:
-            return None
-        if self._noise_cache is None:
-            mags = np.stack(self._history)
-            median = np.median(mags, axis=0)
-            self._noise_cache = (median, 1.4826 * np.median(np.abs(mags - median), axis=0) + self.config.floor)
-        return self._noise_cache
+    # ------------------------------------------------------------------ bursts
+    def _watch(self, t: float) -> list[Segment]:
+        cfg = self.config
+        lagged = self._index_before(t - cfg.lag_s)
+        now = len(self._times) - 1
+        if lagged is None:
+            self.state = "settling"
+            self.activity = 0.0
+            return []
+        self.head_shift = float(np.hypot(*(self._positions[now] - self._positions[lagged])))
+        motion = np.hypot(*(self._shifts[now] - self._shifts[lagged]).T)                     # (R,)
+        groups = np.array([motion[members].max() for members in GROUP_MEMBERS.values()])    # (G,)
+        noise = self._noise()
+        self.activity = float(np.max((groups - noise[0]) / noise[1])) if noise is not None else 0.0
+        settling = not self.ready
+        self.state = "settling" if settling else "watching"
+        out: list[Segment] = []
+        if self._burst_from is not None:
+            out += self._follow(t)
+        elif not settling and self.activity > self._open_at:
+            base = self._index_before(self._times[lagged] - 1e-6)
+            self._burst_from = lagged if base is None else base
+            self._quiet_since = None
+        else:
+            if self.activity <= self._open_at:
+                self._history.append(groups)
+                self._noise_cache = None
+                while len(self._history) * self._period() > cfg.baseline_s:
+                    self._history.popleft()
+            if self._held is not None and t - self._held.end > cfg.hold_s:      # nothing brought it back
+                self._consider(self._held, t)
+                self._held = None
+        return out
 
-    def _scale(self) -> np.ndarray:
-        """Per-region noise of a displacement: the quiet magnitude's median + spread."""
-        median, spread = self._noise()
-        return median + spread
-
-    def _open(self, t: float, lag_t: float) -> None:
-        """Motion began after the lagged frame: the frame before that is the reference."""
-        ref = self._frame_before(lag_t - 1e-6) or self._frames[0]
-        self._ref = ref
-        self._opened_at = t
-        self._track = [(ft, self.motion.measure(ref[1], g)[0]) for ft, g in self._frames if ref[0] < ft <= t]
-
-    def _maybe_close(self, t: float) -> list[Segment]:
+    def _follow(self, t: float) -> list[Segment]:
+        """An open burst: measure how far the face is from its base; end it once quiet for `quiet_s`."""
         cfg = self.config
         scale = self._scale()
-        peak = max(float(np.max(np.hypot(v[:, 0], v[:, 1]) / scale)) for _, v in self._track)
-        vectors = self._track[-1][1]
-        self._displacement = float(np.max(np.hypot(vectors[:, 0], vectors[:, 1]) / scale))
-        if self._displacement <= max(cfg.return_fraction * peak, 2.0) and self.activity < cfg.open_threshold:
-            if self._returned_since is None:
-                self._returned_since = t
-            if t - self._returned_since >= cfg.quiet_s:
-                return [self._close(t)]
+        base = self._shifts[self._burst_from]
+        self._displacement = float(np.max(np.hypot(*(self._shifts[-1] - base).T) / scale))
+        if self.activity < self._open_at / 2:
+            self._quiet_since = t if self._quiet_since is None else self._quiet_since
         else:
-            self._returned_since = None
-        if t - self._opened_at > cfg.max_macro_s + cfg.quiet_s:          # it never came back
-            segment = Segment(start=self._track[0][0], end=t, kind="long", peak_score=peak, peak_px=0.0,
-                              region="", reported_at=t)
-            self._reset_segment()
-            return [segment]
+            self._quiet_since = None
+        if self._quiet_since is not None and t - self._quiet_since >= cfg.quiet_s:
+            self._end_burst(t)
+        elif t - self._times[self._burst_from] > cfg.max_macro_s + cfg.quiet_s:
+            candidate = self._measure(self._burst_from, len(self._times) - 1)
+            self._burst_from = None
+            candidate.returned = True               # never held: it is long already
+            self._consider(candidate, t)
         return []
 
-    def _close(self, t: float) -> Segment:
+    def _end_burst(self, t: float) -> None:
+        first = self._burst_from
+        self._burst_from = None
+        candidate = self._measure(first, len(self._times) - 1)
+        self._recent.append((candidate.start, candidate.end, candidate.lead))
+        while self._recent and self._recent[0][1] < t - 2 * self.config.talk_window_s - self.config.max_macro_s:
+            self._recent.popleft()
+        held = self._held
+        if held is not None:
+            self._held = None
+            scale = self._scale()
+            back = float(np.max(np.hypot(*(self._shifts[-1] - held.base).T) / scale))
+            if back <= self.config.return_fraction * held.peak:      # this burst brought the face back
+                merged = dataclasses.replace(held, end=candidate.end, peak=max(held.peak, candidate.peak),
+                                             swings=held.swings + candidate.swings, returned=True)
+                self._consider(merged, t)
+                return
+            self._consider(held, t)
+        if candidate.returned or candidate.peak < self.config.threshold:
+            self._consider(candidate, t)
+        else:
+            self._held = candidate
+
+    def _measure(self, first: int, last: int) -> _Candidate:
+        """Onset, offset, peak and what moved, from the displacement since the base frame `first`."""
         cfg = self.config
-        times = np.array([ft for ft, _ in self._track])
-        vectors = np.stack([v for _, v in self._track]) * 64.0 / cfg.size     # (T, R, 2), 64-px crop pixels
-        z = np.hypot(vectors[..., 0], vectors[..., 1]) / (self._scale() * 64.0 / cfg.size)   # (T, R)
+        times = np.asarray(self._times[first:last + 1])
+        shifts = np.stack(self._shifts[first:last + 1])                    # (T, R, 2)
+        scale = self._scale()
+        moved = shifts - shifts[0]
+        z = np.hypot(moved[..., 0], moved[..., 1]) / scale                  # (T, R)
         envelope = z.max(axis=1)
         peak = float(envelope.max())
-        # the edges are where the envelope crosses edge_fraction of its rise above where it came back to:
-        # a head that kept moving slowly leaves a little residual the face did not make
-        rest = float(np.median(envelope[times >= self._returned_since]))
-        above = np.flatnonzero(envelope >= rest + cfg.edge_fraction * (peak - rest))
-        period = float(np.median(np.diff(times))) if len(times) > 1 else cfg.lag_s
-        start = max(float(times[above[0]]), self._last_end)
-        end = float(times[above[-1]]) + period
-        duration = end - start
-        peaks = z.max(axis=0)                                                # (R,)
-        region = int(np.argmax(peaks))
-        group_peak = {g: float(peaks[members].max()) for g, members in GROUP_MEMBERS.items()}
         at_peak = int(np.argmax(envelope))
-        eye_dy = float(vectors[at_peak, GROUP_MEMBERS["eyes"], 1].mean())
-        brow_dy = float(vectors[at_peak, GROUP_MEMBERS["brows"], 1].mean())
-        below_brows = max(v for g, v in group_peak.items() if g not in ("eyes", "brows"))
-        swings = _swings(envelope, 0.5 * peak)
-        if peak < cfg.threshold:
+        settled = (np.hypot(*(shifts - shifts[-1]).transpose(2, 0, 1)) / scale).max(axis=1)
+        period = float(np.median(np.diff(times))) if len(times) > 1 else cfg.lag_s
+        edge = max(cfg.edge_fraction * peak, min(EDGE_NOISE_Z, 0.5 * peak))
+        rising = np.flatnonzero(envelope >= edge)
+        moving = np.flatnonzero(settled >= edge)
+        start = float(times[rising[0]]) if len(rising) else float(times[0])
+        end = float(times[moving[-1]]) + period if len(moving) else float(times[-1])
+        end = max(end, float(times[at_peak]) + period)
+        peaks = z.max(axis=0)
+        groups = {g: float(peaks[members].max()) for g, members in GROUP_MEMBERS.items()}
+        region = int(np.argmax(peaks))
+        return _Candidate(start=start, end=end, base=shifts[0].copy(), peak=peak,
+                          peak_px=float(np.hypot(*moved[:, region].T).max()), region=region,
+                          lead=max(groups, key=groups.get), groups=groups,
+                          eye_dy=float(moved[at_peak, GROUP_MEMBERS["eyes"], 1].mean()),
+                          brow_dy=float(moved[at_peak, GROUP_MEMBERS["brows"], 1].mean()),
+                          swings=_swings(envelope, 0.5 * peak), returned=bool(envelope[-1] <= cfg.return_fraction * peak))
+
+    def _consider(self, candidate: _Candidate, t: float) -> None:
+        """Queue a measured candidate. Mouth- or jaw-led motion waits `talk_window_s / 2` to see whether
+        speech follows; the rest is due now, but still waits behind earlier ones (events come in order)."""
+        candidate.decide_at = t
+        if candidate.lead in SPEECH_GROUPS and candidate.peak >= self.config.threshold:
+            candidate.decide_at = max(t, candidate.end + self.config.talk_window_s / 2)
+        self._pending.append(candidate)
+
+    def _due(self, t: float) -> list[Segment]:
+        out, self._outbox = self._outbox, []
+        while self._pending and self._pending[0].decide_at <= t and not self._holds_speech(self._pending[0]):
+            out.append(self._decide(self._pending.pop(0), t))
+        return out
+
+    def _holds_speech(self, candidate: _Candidate) -> bool:
+        """A burst that began within the window is still open: wait for it to be measured."""
+        return self._burst_from is not None and self._times[self._burst_from] <= candidate.end + self.config.talk_window_s / 2
+
+    def _speech_around(self, candidate: _Candidate) -> int:
+        half = self.config.talk_window_s / 2
+        return sum(1 for start, end, lead in self._recent
+                   if lead in SPEECH_GROUPS and end > candidate.start - half and start < candidate.end + half
+                   and not (start >= candidate.start and end <= candidate.end))
+
+    def _decide(self, c: _Candidate, t: float) -> Segment:
+        cfg = self.config
+        duration = c.end - c.start
+        below_brows = max(v for g, v in c.groups.items() if g not in ("eyes", "brows"))
+        if c.peak < cfg.threshold:
             kind = "noise"
-        elif (duration <= cfg.max_micro_s and group_peak["eyes"] >= below_brows and eye_dy > 0
-              and eye_dy >= cfg.blink_ratio * max(brow_dy, 0.0)):
+        elif (duration <= cfg.max_micro_s and c.groups["eyes"] >= below_brows and c.eye_dy > 0
+              and c.eye_dy >= cfg.blink_ratio * max(c.brow_dy, 0.0)):
             kind = "blink"
-        elif swings >= cfg.talk_swings:
+        elif (c.lead == "jaw" or c.swings >= cfg.talk_swings
+              or (c.lead in SPEECH_GROUPS and self._speech_around(c) >= cfg.talk_openings)):
             kind = "talk"
         elif duration <= cfg.max_micro_s:
             kind = "micro"
@@ -313,11 +473,43 @@ class RegionSpotter:
             kind = "macro"
         else:
             kind = "long"
-        detail = {**{g: round(v, 1) for g, v in group_peak.items()}, "eye_dy": round(eye_dy, 2),
-                  "brow_dy": round(brow_dy, 2), "swings": swings}
-        segment = Segment(start=start, end=end, kind=kind, peak_score=peak,
-                          peak_px=float(np.hypot(*vectors[:, region].T).max()), region=REGION_NAMES[region],
-                          reported_at=t, detail=detail)
-        self._last_end = end
-        self._reset_segment()
-        return segment
+        start = c.start
+        if kind in REPORTED_KINDS:
+            start = max(start, self._last_end)
+            if start >= c.end:                       # wholly inside the last reported segment
+                kind = "noise"
+                start = c.start
+            else:
+                self._last_end = c.end
+        detail = {**{g: round(v, 1) for g, v in c.groups.items()}, "eye_dy": round(c.eye_dy, 2),
+                  "brow_dy": round(c.brow_dy, 2), "swings": c.swings, "lead": c.lead, "returned": c.returned}
+        return Segment(start=start, end=c.end, kind=kind, peak_score=c.peak, peak_px=c.peak_px,
+                       region=REGION_NAMES[c.region], reported_at=t, detail=detail)
+
+    # ------------------------------------------------------------------ noise
+    def _period(self) -> float:
+        """The stream's frame period (from the stored frames' span)."""
+        if len(self._times) < 2:
+            return self.config.lag_s
+        return (self._times[-1] - self._times[0]) / (len(self._times) - 1)
+
+    def _noise(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(median, robust spread + floor) of each group's quiet motion (kept until the history changes)."""
+        if len(self._history) < 3:
+            return None
+        if self._noise_cache is None:
+            values = np.stack(self._history)
+            median = np.median(values, axis=0)
+            self._noise_cache = (median, 1.4826 * np.median(np.abs(values - median), axis=0) + self.config.floor)
+        return self._noise_cache
+
+    def _scale(self) -> np.ndarray:
+        """Per-region noise of a displacement: its group's quiet motion median + spread."""
+        noise = self._noise()
+        if noise is None:
+            return np.full(len(REGION_NAMES), self.config.floor)
+        per_group = noise[0] + noise[1]
+        scale = np.empty(len(REGION_NAMES))
+        for g, members in enumerate(GROUP_MEMBERS.values()):
+            scale[members] = per_group[g]
+        return scale
