@@ -6,7 +6,7 @@ import functools
 import sys
 from pathlib import Path
 
-from mer_live.atomic import check_writable
+from mer_live.atomic import check_apart, check_writable
 from mer_live.checkpoint import CheckpointError
 from mer_live.choices import ArgumentParser
 from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_INCOMPLETE, EXIT_OK, CommandError,
@@ -98,7 +98,10 @@ def export_all(args: argparse.Namespace) -> int:
     else:
         checkpoints = [target]
     for checkpoint in checkpoints:   # every output checked before the first (slow) export
-        check_writable(args.output if args.output is not None else default_output_path(checkpoint, args.fp16))
+        output = args.output if args.output is not None else default_output_path(checkpoint, args.fp16)
+        check_apart({"-o/--output" if args.output is not None else "the ONNX file": output},
+                    {"checkpoint": checkpoint})    # `-o m.pt` would replace the checkpoint being exported
+        check_writable(output)
     if len(checkpoints) == 1:
         result = export_checkpoint(checkpoints[0], args.output, **options)
         print(f"wrote {result.output}")

@@ -1,5 +1,6 @@
 """Atomic file writes: a kill or a full disk leaves either the old file or the new one, never half of one;
-and the check, before any work, that an output can be written at all."""
+and the checks, before any work, that an output can be written at all and replaces none of the run's inputs
+or other outputs."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +9,9 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
+
+from mer_live.cli_errors import CommandError
 
 
 # The temporary files of `atomic_path`: ".NAME." + mkstemp's 8 random characters + ".tmp".
@@ -93,6 +96,57 @@ def check_writable(path: str | os.PathLike, *, folder: bool = False) -> Path:
     if not folder and path.is_file() and not os.access(path, os.W_OK):
         raise PermissionError(errno.EACCES, "the file exists and is read-only", str(path))
     return path
+
+
+class PathClashError(CommandError):
+    """An output names the same file as an input or another output of the run (exit status 2)."""
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """`a` and `b` name one file: the same real path (symlinks followed, also in a path not yet made), or
+    two names of one existing file (a hard link, a case-insensitive disk: os.path.samefile)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:                 # one of them does not exist (yet): then they differ
+        return False
+
+
+def overlapping(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """The real paths of `a` and `b` are the same, or one lies inside the other (folders)."""
+    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    return a == b or a in b.parents or b in a.parents
+
+
+def check_apart(outputs: Mapping[str, str | os.PathLike | None],
+                inputs: Mapping[str, str | os.PathLike | None] | None = None) -> None:
+    """Refuse, before any work, an output that is one of the run's inputs or another of its outputs.
+
+    Both map what the user calls a path (an option such as "--out") to the path (None: not given). Paths are
+    compared as `same_file` does, so a symlink or a hard link to an input is caught too. Raises
+    PathClashError (exit status 2) in one line naming both.
+    """
+    given_outputs = [(name, path) for name, path in outputs.items() if path is not None]
+    given_inputs = [(name, path) for name, path in (inputs or {}).items() if path is not None]
+    for i, (name, path) in enumerate(given_outputs):
+        for other, other_path in given_inputs:
+            if same_file(path, other_path):
+                raise PathClashError(f"{name} {path} is the input {other} {other_path}{_resolved(path, other_path)}: "
+                                     f"writing it would replace that input; give {name} another path")
+        for other, other_path in given_outputs[i + 1:]:
+            if same_file(path, other_path):
+                raise PathClashError(f"{name} {path} and {other} {other_path} are the same file"
+                                     f"{_resolved(path, other_path)}: one would be written over the other; give "
+                                     "them different paths")
+
+
+def _resolved(a: str | os.PathLike, b: str | os.PathLike) -> str:
+    """Where the two paths meet, when their spelling does not show it (a symlink, `..`, a hard link)."""
+    if os.fspath(a) == os.fspath(b):
+        return ""
+    real = os.path.realpath(a)
+    return f" (both are {real})" if real == os.path.realpath(b) else " (two names of one file)"
 
 
 def remove_temporaries(folder: str | os.PathLike) -> list[Path]:

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live.atomic import atomic_path, check_writable, write_text_atomic
+from mer_live.atomic import atomic_path, check_writable, overlapping, write_text_atomic
 from mer_live.cli_numbers import number
 from mer_live.cli_errors import DEBUG_HELP, EXIT_INCOMPLETE, EXIT_UNREADABLE_INPUT, EXIT_USAGE, command_errors
 from mer_live.face import CROP_MODES, DEFAULT_CROP, DEFAULT_MARGIN, FaceDetector, crop, crop_box
@@ -53,22 +53,16 @@ def output_dirs(root: Path) -> tuple[Path, Path]:
     return root.parent / f"{root.name}_CROP", root.parent / f"{root.name}_LANDMARK"
 
 
-def _overlap(a: Path, b: Path) -> bool:
-    """The real paths of `a` and `b` are the same folder, or one holds the other."""
-    a, b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
-    return a == b or a in b.parents or b in a.parents
-
-
 def check_outputs_apart(root: Path, outputs: Sequence[Path]) -> None:
     """Refuse outputs whose real path is D, lies inside D or holds D, or that overlap each other (a symlink
     such as `D_CROP -> D` would make the crops overwrite the raw frames); PrepareError naming both."""
     for i, out in enumerate(outputs):
-        if _overlap(out, root):
+        if overlapping(out, root):
             raise PrepareError(f"output {out} resolves to {os.path.realpath(out)}, which overlaps the raw dataset "
                                f"{root}: mer-prepare never writes into D. Remove or re-point that symlink, or "
                                "move the dataset so its _CROP and _LANDMARK siblings are real folders")
         for other in outputs[i + 1:]:
-            if _overlap(out, other):
+            if overlapping(out, other):
                 raise PrepareError(f"outputs {out} and {other} resolve to overlapping folders "
                                    f"({os.path.realpath(out)}, {os.path.realpath(other)}); make them separate folders")
 

@@ -232,6 +232,59 @@ def test_unwritable_synth_root(tmp_path, capsys):
     assert status == EXIT_CANNOT_WRITE and "a_file is a file, not a folder" in err
 
 
+def test_a_headless_output_that_is_an_input_or_the_other_output_is_refused_before_any_work(tmp_path, monkeypatch,
+                                                                                         capsys):
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the outputs were checked")
+
+    monkeypatch.setattr("mer_live.runtime.OnnxClassifier", must_not_load)
+    video, model = tmp_path / "v.mp4", tmp_path / "m.onnx"
+    shutil.copyfile(REAL_VIDEO, video)
+    shutil.copyfile(demo.demo_model_path(), model)
+    (tmp_path / "alias.csv").symlink_to(video)
+    os.link(model, tmp_path / "hard.csv")
+    (tmp_path / "sub").mkdir()
+    before = {path: path.read_bytes() for path in (video, model)}
+    live = ["--headless", "--face", "full", "--quiet", "--model", model, "--source", video]
+    cases = [(["--out", video], "--out", "the input --source"),
+             (["--out", tmp_path / "alias.csv"], "--out", f"the input --source {video} (both are {video})"),
+             (["--events", model], "--events", "the input --model"),
+             (["--out", tmp_path / "hard.csv"], "--out", "(two names of one file)"),
+             (["--out", tmp_path / "a.csv", "--events", tmp_path / "sub" / ".." / "a.csv"], "--out",
+              "are the same file")]
+    for extra, option, needle in cases:
+        status, out, err = run(mer_live, [*live, *extra], capsys)
+        (line,) = error_lines(err, "mer-live")
+        assert status == EXIT_USAGE and not out, extra
+        assert line.startswith(f"mer-live: error: {option} ") and needle in line, line
+    status, _, err = run(mer_live, ["--headless", "--demo", "--quiet", "--out", demo.demo_model_path()], capsys)
+    assert status == EXIT_USAGE and "the input --model" in err          # the shipped demo model is an input too
+    assert {path: path.read_bytes() for path in (video, model)} == before
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_export_refuses_to_write_over_its_checkpoint(tmp_path, monkeypatch, capsys):
+    from export import onnx_export
+
+    checkpoint = tmp_path / "m.pt"
+    spec = ModelSpec(model="ch1_resnext", class_names=("a", "b"), num_frames=4, image_size=(32, 32))
+    import torch
+
+    save_checkpoint(checkpoint, Checkpoint(spec, {"w": torch.ones(3)}, {}))
+    os.link(checkpoint, tmp_path / "m.onnx")
+    before = checkpoint.read_bytes()
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the checkpoint was loaded before the output was checked")
+
+    monkeypatch.setattr(onnx_export, "load_checkpoint", must_not_load)
+    for output in (checkpoint, tmp_path / "." / "m.pt", tmp_path / "m.onnx"):
+        status, out, err = run(mer_export, [checkpoint, "-o", output], capsys)
+        (line,) = error_lines(err, "mer-export")
+        assert status == EXIT_USAGE and f"-o/--output {output} is the input checkpoint {checkpoint}" in line
+    assert checkpoint.read_bytes() == before
+
+
 @pytest.mark.parametrize("source", ["undecodable", "camera"])
 def test_a_source_that_cannot_be_read_keeps_earlier_results(tmp_path, capsys, source):
     keep, text = earlier_results(tmp_path)

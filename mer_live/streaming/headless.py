@@ -21,7 +21,7 @@ from mer_live.atomic import atomic_path
 from mer_live.progress import progress, write
 from mer_live.streaming.engine import Engine, EngineConfig
 from mer_live.streaming.events import MicroExpressionEvent, StatusMessage, WindowResult
-from mer_live.streaming.source_argument import open_source, use_model_rate
+from mer_live.streaming.source_argument import open_source, source_path, use_model_rate
 from mer_live.streaming.sources import FrameSource, SourceError
 from mer_live.streaming.timings import format_stages
 
@@ -145,20 +145,24 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
 
     Raises for the command's handler (mer_live.cli_errors): SourceError (no --source, or one that names
     nothing), FileNotFoundError (no --model, or a missing one), ModelFileError (not a mer-live ONNX file),
-    ProviderError, OSError (an output that cannot be written: checked before anything loads). What the run
+    ProviderError, OSError (an output that cannot be written: checked before anything loads), PathClashError
+    (an output that is the source, the model or the other output: it would be replaced). What the run
     itself finds:
     - nothing read (the source does not open) or no window classified: nothing is written, one line
       says why, status 5 (unreadable input) or 2 (too short, or no face);
     - the source ended early (a truncated video, a camera that stopped): what was read is written and
       "read N of M frames" is said; status 1 unless `allow_partial`.
     """
-    from mer_live.atomic import check_writable
+    from mer_live.atomic import check_apart, check_writable
     from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
     from mer_live.streaming import demo
 
     # stride windows are classified only for their CSV rows (--out); spotted events are classified in any case
     config = dataclasses.replace(config or EngineConfig(), classify_windows=bool(options.out))
     say = _Steps(quiet=options.quiet)
+    model = options.model or (demo.demo_model_path() if options.demo else None)
+    check_apart({"--out": options.out, "--events": options.events},
+                {"--source": source_path(options.source), "--model": model})
     for output in (options.out, options.events):   # before the model loads and any frame is read
         if output:
             check_writable(output)

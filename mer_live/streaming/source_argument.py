@@ -33,6 +33,18 @@ def open_source(spec: str | int, realtime: bool = False, fps: float | None = Non
                       f"folder of frames nor an existing video file; check the path")
 
 
+def source_path(spec: str | int | None) -> Path | None:
+    """The file or folder a `--source` reads (what no output may replace); None for a camera index or the
+    synthetic stream, which are no file, and for a path that does not exist (open_source refuses it)."""
+    if spec is None:
+        return None
+    text = str(spec).strip()
+    if text.isdigit() or text.lower() in ("synthetic", "demo"):
+        return None
+    path = Path(text).expanduser()
+    return path if path.exists() else None
+
+
 def use_model_rate(source: FrameSource, spec, fps_given: float | None) -> str | None:
     """A folder of frames has no frame rate of its own: unless `fps_given` (--fps) names one, read it at the
     rate of the model's training data (`spec.fps`, from the model's metadata), since a wrong rate stretches or
