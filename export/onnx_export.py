@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from mer_live.atomic import atomic_path, check_writable
-from mer_live.checkpoint import Checkpoint, load_checkpoint
+from mer_live.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from mer_live.suggest import unknown_choice
 from mer_live.onnx_metadata import INPUT_NAME, OUTPUT_NAMES, write_metadata
 from mer_live.spec import ModelSpec
@@ -86,11 +86,22 @@ def model_from_checkpoint(ckpt: Checkpoint, source: Path) -> nn.Module:
         raise ExportError(f"{source}: cannot build {spec.model} (variant {spec.variant!r}) from its spec: {exc}") from exc
     try:
         model.load_state_dict(ckpt.state_dict, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise ExportError(f"{source}: weights do not fit {spec.model} variant {spec.variant!r}: {first} "
-                          "(the checkpoint's spec and weights disagree; re-train or re-save it)") from exc
+    except (RuntimeError, TypeError, ValueError, AttributeError) as exc:   # a bad model file: status 6
+        raise CheckpointError(f"{source}: weights do not fit {spec.model} variant {spec.variant!r}: {_misfit(exc)} "
+                              "(the checkpoint's spec and weights disagree; re-train or re-save it)") from exc
     return model.eval()
+
+
+def _misfit(exc: Exception, width: int = 160) -> str:
+    """The first of PyTorch's load_state_dict complaints (missing keys, a size mismatch...), cut to one
+    short clause: its lines list every key."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Error(s) in loading state_dict"):
+        lines = lines[1:]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0] if len(lines[0]) <= width else lines[0][:width - 3] + "..."
+    return first + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
 
 
 def example_input(spec: ModelSpec, batch: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

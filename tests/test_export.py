@@ -13,7 +13,7 @@ from export import onnx_export
 from export.cli import main
 from export.onnx_export import ExportError, export_checkpoint
 from export.verify import FP16_PROBS_TOLERANCE
-from mer_live.checkpoint import Checkpoint, CheckpointError, save_checkpoint
+from mer_live.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from mer_live.cli_errors import EXIT_BAD_MODEL, EXIT_CANNOT_WRITE, EXIT_USAGE
 from mer_live.models import create_model
 from mer_live.onnx_metadata import REQUIRED_KEYS, SPEC_KEY, read_metadata
@@ -230,12 +230,28 @@ def test_checkpoint_of_unknown_model(tmp_path, capsys):
         export_checkpoint(tmp_path / "model.pt", report=quiet)
 
 
-def test_weights_that_do_not_fit_the_spec(tmp_path):
+@pytest.mark.parametrize("weights", ["another model's", "one layer resized", "not a dict"])
+def test_weights_that_do_not_fit_the_spec_are_a_bad_model_file(weights, tmp_path, capsys):
+    """Status 6 (a model file that cannot be used) and one line naming the misfit, not 1 with a traceback."""
     spec, _ = make_checkpoint(tmp_path / "a.pt", "ch1_resnext", "GRAY")
-    other = create_model("ch1_swin", len(CLASSES), num_frames=FRAMES, image_size=SIZE, variant="nano")
-    save_checkpoint(tmp_path / "model.pt", Checkpoint(spec, other.state_dict(), {}))
-    with pytest.raises(ExportError, match="weights do not fit ch1_resnext"):
-        export_checkpoint(tmp_path / "model.pt", report=quiet)
+    own = dict(load_checkpoint(tmp_path / "a.pt").state_dict)
+    if weights == "another model's":
+        state = create_model("ch1_swin", len(CLASSES), num_frames=FRAMES, image_size=SIZE, variant="nano").state_dict()
+    elif weights == "one layer resized":
+        key = next(k for k, v in own.items() if v.ndim == 2)
+        state = own | {key: torch.zeros(own[key].shape[0] + 1, own[key].shape[1])}
+    else:
+        state = own
+    save_checkpoint(tmp_path / "model.pt", Checkpoint(spec, state, {}))
+    if weights == "not a dict":                                    # a forged file: save_checkpoint never writes one
+        payload = torch.load(tmp_path / "model.pt", weights_only=True)
+        torch.save(payload | {"state_dict": list(own.values())}, tmp_path / "model.pt")
+    assert main([str(tmp_path / "model.pt")]) == EXIT_BAD_MODEL
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"mer-export: error: {tmp_path / 'model.pt'}: weights do not fit ch1_resnext")
+    assert "spec and weights disagree" in line and "Error(s) in loading" not in line and len(line) < 400
+    assert not (tmp_path / "model.onnx").exists()
 
 
 def test_unwritable_output_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
