@@ -320,10 +320,11 @@ def test_refuses_to_resume_into_a_folder_made_with_other_options(full_run, synth
     assert "different options" in err and "lr" in err and "--out" in err
 
 
-def torchrun(out: Path, synth_root: Path, cache_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+def torchrun(out: Path, synth_root: Path, cache_dir: Path, *extra: str, model: str = MODEL,
+             fast: list[str] = FAST) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "--module", "training.cli", MODEL, str(synth_root), "SMIC", *FAST, "--out", str(out),
+           "--module", "training.cli", model, str(synth_root), "SMIC", *fast, "--out", str(out),
            "--cache-dir", str(cache_dir), *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -351,6 +352,49 @@ def test_ddp_inside_each_fold_matches_one_process(full_run, synth_root, cache_di
     assert_close(figures(ddp), figures(one_process))   # the same up to float summation order
     assert_same_models(out, full_run)
     assert json.loads((out / "options.json").read_text())["distribute"] == "ddp"
+    assert "BatchNorm" not in done.stderr        # Swin normalises per clip (LayerNorm): nothing to synchronise
+
+
+BN_MODEL = "ch3_1_fusion_cnn"                    # 3D ResNeXt streams: BatchNorm
+
+
+def bn_fast() -> list[str]:
+    """FAST at 64 px and -bs 4: each rank's share of a batch (2 clips, or 1 in an epoch's last batch of 2)
+    keeps more than one value per BatchNorm channel."""
+    args = list(FAST)
+    args[args.index("-imgsize") + 1] = "64"
+    args[args.index("-bs") + 1] = "4"
+    return args
+
+
+def test_ddp_with_batchnorm_on_cpu_warns_and_differs_from_one_process_as_documented(synth_root, cache_dir,
+                                                                                     tmp_path, one_thread):
+    """PyTorch's SyncBatchNorm runs on GPUs only: CPU ranks normalise their own share of a batch. The run says
+    so once and differs from one process (README, mer-train: the measured difference)."""
+    one = tmp_path / "one"
+    assert mer_train(BN_MODEL, synth_root, "SMIC", *bn_fast(), "--out", one, "--cache-dir", cache_dir) == 0
+    out = tmp_path / "ddp"
+    done = torchrun(out, synth_root, cache_dir, "--distribute", "ddp", model=BN_MODEL, fast=bn_fast())
+    assert done.stderr.count("BatchNorm layers normalise each rank's share of a batch on its own") == 1
+    assert "--distribute folds gives a single process's figures" in done.stderr
+    probs_one, probs_ddp = fold_probabilities(one), fold_probabilities(out)
+    assert probs_one.keys() == probs_ddp.keys() == {"s01", "s02", "s03"}
+    gap = max(float((torch.tensor(probs_one[s]) - torch.tensor(probs_ddp[s])).abs().max()) for s in probs_one)
+    assert gap > 1e-3, "ddp on CPU now matches one process: update the README's BatchNorm note and this test"
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA GPUs (NCCL takes one GPU per rank)")
+def test_ddp_with_batchnorm_on_two_gpus_matches_one_gpu(synth_root, cache_dir, tmp_path):
+    """On GPUs BatchNorm becomes SyncBatchNorm: two ranks normalise the whole batch, as one process does."""
+    one = tmp_path / "one"
+    assert mer_train(BN_MODEL, synth_root, "SMIC", *bn_fast(), "-gpu", "0", "--out", one, "--cache-dir", cache_dir) == 0
+    out = tmp_path / "ddp"
+    done = torchrun(out, synth_root, cache_dir, "--distribute", "ddp", "-gpu", "0", "1", model=BN_MODEL,
+                    fast=bn_fast())
+    assert "BatchNorm" not in done.stderr
+    probs_one, probs_ddp = fold_probabilities(one), fold_probabilities(out)
+    for subject in probs_one:                   # cuDNN sums in its own order: close, not bit for bit
+        assert torch.allclose(torch.tensor(probs_one[subject]), torch.tensor(probs_ddp[subject]), atol=1e-3), subject
 
 
 # ---------------------------------------------------------------- bad input, refused before training

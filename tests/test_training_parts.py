@@ -83,21 +83,21 @@ def test_lr_schedule_warmup_and_cosine():
     assert lr_factor(100, 100, 10, "cosine") == pytest.approx(0.01)
 
 
-@pytest.mark.parametrize("batch_size, world, plan_len", [(3, 2, 7), (4, 2, 8), (2, 3, 5), (5, 1, 11)])
+@pytest.mark.parametrize("batch_size, world, plan_len", [(3, 2, 7), (4, 2, 8), (2, 3, 5), (5, 1, 11), (4, 3, 5)])
 def test_ddp_share_covers_every_clip_once_in_lockstep(batch_size, world, plan_len):
     plan = [(i, 100 + i) for i in range(plan_len)]
     shares = [distributed.rank_share(plan, batch_size, r, world) for r in range(world)]
-    assert len({len(items) for items, _ in shares}) == 1                  # every rank takes the same steps
-    real = sorted(item for items, weights in shares for item, w in zip(items, weights) if w == 1.0)
+    assert len({len(steps) for steps in shares}) == 1                     # every rank takes the same steps
+    real = sorted(item for steps in shares for items, weights in steps for item, w in zip(items, weights) if w == 1.0)
     assert real == plan                                                   # each draw once, with weight 1
-    per_rank = -(-batch_size // world)
-    for start in range(0, plan_len, batch_size):                          # step j of every rank: batch j
+    for j, start in enumerate(range(0, plan_len, batch_size)):            # step j of every rank: batch j
         batch = plan[start:start + batch_size]
-        step = start // batch_size * per_rank
-        size = -(-len(batch) // world)
-        got = [item for items, weights in shares for item, w in zip(items[step:step + size], weights[step:step + size])
-               if w == 1.0]
-        assert sorted(got) == batch
+        steps = [rank_steps[j] for rank_steps in shares]
+        assert sorted(i for items, weights in steps for i, w in zip(items, weights) if w == 1.0) == batch
+        sizes = [len(items) for items, _ in steps]
+        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1           # no rank idle, shares as even as can be
+        padded = [w for _, weights in steps for w in weights if w == 0.0]
+        assert len(padded) == max(0, world - len(batch))                  # padding only where a rank had none
 
 
 def test_ddp_refuses_a_batch_smaller_than_the_ranks():
@@ -123,3 +123,21 @@ def test_new_options_leave_old_run_folders_resumable():
     assert set(plain) == set(TrainOptions.RESULT_KEYS) | {"optimizer"}
     tuned = TrainOptions("ch3_1_fusion_cnn_like", "/data", "SMIC", warmup_epochs=2, clip_grad=1.0).identity()
     assert tuned["warmup_epochs"] == 2 and tuned["clip_grad"] == 1.0 and "lr_schedule" not in tuned
+
+
+def test_syncbatchnorm_conversion_keeps_checkpoints_loadable_into_the_plain_model():
+    """ddp on GPUs trains SyncBatchNorm layers; the saved state dict must load into the model mer-export builds."""
+    import torch
+
+    from mer_live.models import create_model
+
+    def build():
+        torch.manual_seed(0)
+        return create_model("ch3_1_fusion_cnn", 3, num_frames=4, image_size=(64, 64), variant="nano")
+
+    plain = build()
+    synced = torch.nn.SyncBatchNorm.convert_sync_batchnorm(build())
+    assert distributed.has_batchnorm(plain) and any(isinstance(m, torch.nn.SyncBatchNorm) for m in synced.modules())
+    assert list(synced.state_dict()) == list(plain.state_dict())
+    build().load_state_dict(synced.state_dict(), strict=True)
+    assert distributed.syncs_batchnorm(torch.device("cuda", 0)) and not distributed.syncs_batchnorm(torch.device("cpu"))

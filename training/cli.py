@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "lists every retry")
     more.add_argument("--distribute", choices=DISTRIBUTE_MODES, default=TrainOptions.distribute,
                       help="under torchrun: 'folds' shares whole folds out across ranks; 'ddp' trains every fold "
-                           "on all ranks together (DistributedDataParallel, each -bs batch split across ranks)")
+                           "on all ranks together (DistributedDataParallel, each -bs batch split across ranks; "
+                           "BatchNorm synchronised on GPUs only)")
     return p
 
 

@@ -9,8 +9,10 @@
   over all ranks, as the original code's -bs was (its main.py required -bs to divide by the world size and
   gave each rank -bs / world). It does not copy the original's sampling: its ImbalancedDDPSampler seeded
   with seed + epoch and never used the rank, so every rank drew the same clips, and without that sampler
-  every rank went through the whole training set (an epoch of world times as many steps). Rank 0 writes
-  the fold's files.
+  every rank went through the whole training set (an epoch of world times as many steps). BatchNorm
+  layers are synchronised on GPUs (SyncBatchNorm), not on CPU, where PyTorch's does not run: there each
+  rank normalises its own share and the figures differ from a single process's. Rank 0 writes the fold's
+  files.
 
 Without torchrun the same code runs as a single process (world 1) and every call here is a no-op.
 """
@@ -77,29 +79,41 @@ def gather(ctx: Context, values: list) -> list:
     return [v for box in boxes for v in box]
 
 
+def has_batchnorm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def syncs_batchnorm(device: torch.device) -> bool:
+    """Whether ddp ranks on `device` normalise a batch together: torch's SyncBatchNorm runs on GPUs only
+    (on CPU it raises "SyncBatchNorm layers only work with GPU modules"), so CPU ranks keep their own."""
+    return device.type == "cuda"
+
+
 def wrap_ddp(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """The model under DistributedDataParallel (its parameters start as rank 0's)."""
+    """The model under DistributedDataParallel (its parameters start as rank 0's); its `.module` is the network
+    to evaluate and save. On a GPU its BatchNorm layers become SyncBatchNorm (same parameters and buffers, so
+    checkpoints are unchanged) and normalise over the whole batch, as a single process does."""
     from torch.nn.parallel import DistributedDataParallel
 
+    if syncs_batchnorm(device) and has_batchnorm(model):
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
 
-def rank_share(plan: list, batch_size: int, rank: int, world: int) -> tuple[list, list[float]]:
-    """This rank's part of an epoch plan, batch by batch, and a weight per item (0 for padding).
+def rank_share(plan: list, batch_size: int, rank: int, world: int) -> list[tuple[list, list[float]]]:
+    """This rank's part of an epoch plan: one (items, weights) per optimizer step.
 
-    Batch j of the plan is plan[j*batch_size:(j+1)*batch_size]; rank r takes its items r, r+world, ...
-    Every rank gets the same count per batch (ceil(batch / world)) so their steps stay in lockstep; a
-    rank short of items repeats the batch's first one with weight 0, which adds nothing to the gradient.
+    Batch j of the plan is plan[j*batch_size:(j+1)*batch_size]; rank r takes its items r, r+world, ..., so
+    the ranks' shares differ by one item at most and every rank takes one step per batch. A rank left with
+    no item (a batch smaller than the world) takes the batch's first one with weight 0, which adds nothing
+    to the gradient (with BatchNorm it does enter that step's batch statistics).
     """
-    share: list = []
-    weights: list[float] = []
+    steps: list[tuple[list, list[float]]] = []
     for start in range(0, len(plan), batch_size):
         batch = plan[start:start + batch_size]
-        per_rank = -(-len(batch) // world)
         mine = batch[rank::world]
-        share += mine + [batch[0]] * (per_rank - len(mine))
-        weights += [1.0] * len(mine) + [0.0] * (per_rank - len(mine))
-    return share, weights
+        steps.append((mine, [1.0] * len(mine)) if mine else ([batch[0]], [0.0]))
+    return steps
 
 
 def stop(ctx: Context) -> None:

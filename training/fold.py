@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -67,8 +68,13 @@ def _autocast(options: TrainOptions, device: torch.device):
     return contextlib.nullcontext()
 
 
-def _loader(dataset: ClipDataset, options: TrainOptions, generator_seed: int, batch_size: int) -> DataLoader:
+def _loader(dataset: ClipDataset, options: TrainOptions, generator_seed: int, batch_size: int,
+            steps: list[list[int]] | None = None) -> DataLoader:
+    """Batches of `batch_size` in plan order, or the plan positions of each step in `steps`."""
     generator = torch.Generator().manual_seed(generator_seed)
+    if steps is not None:
+        return DataLoader(dataset, batch_sampler=steps, num_workers=options.workers, generator=generator,
+                          pin_memory=False)
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=options.workers,
                       generator=generator, pin_memory=False)
 
@@ -107,6 +113,7 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
     torch.manual_seed(options.seed * 1_000_003 + tag)  # model init and dropout: per fold, not per rank
     model = build_model(options, num_classes).to(device)
     net = distributed.wrap_ddp(model, device) if together else model
+    model = net.module if together else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, betas=BETAS, weight_decay=WEIGHT_DECAY)
     steps_per_epoch = -(-len(train_set.labels) // options.batch_size)
     scheduler = make_scheduler(optimizer, options.lr_schedule, options.warmup_epochs, options.epochs, steps_per_epoch)
@@ -126,15 +133,20 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
         plan = epoch_plan(train_set.labels, options.seed, tag, epoch, options.imbalanced_sampler)
         batch_sizes = [min(options.batch_size, len(plan) - s) for s in range(0, len(plan), options.batch_size)]
         weights: list[float] | None = None
+        steps: list[list[int]] | None = None
         if together:
-            plan, weights = distributed.rank_share(plan, options.batch_size, rank, world)
+            shares = distributed.rank_share(plan, options.batch_size, rank, world)
+            plan = [item for items, _ in shares for item in items]
+            weights = [w for _, step_weights in shares for w in step_weights]
+            ends = list(itertools.accumulate(len(items) for items, _ in shares))
+            steps = [list(range(end - len(items), end)) for end, (items, _) in zip(ends, shares)]
         train_set.set_plan(plan)
         net.train()
         total_loss = 0.0
         truth, guessed = [], []
         position = 0
-        per_rank = -(-options.batch_size // world)
-        for step, (x, y, _) in enumerate(_loader(train_set, options, options.seed + epoch, per_rank)):
+        for step, (x, y, _) in enumerate(_loader(train_set, options, options.seed + epoch, options.batch_size,
+                                                 steps)):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             optimizer.zero_grad(set_to_none=True)
             with _autocast(options, device):

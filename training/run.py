@@ -139,12 +139,13 @@ def empty_classes(index: DatasetIndex) -> list[str]:
 
 
 def check_model(options: TrainOptions, num_classes: int, device: torch.device,
-                train_batches: dict[int, str] | None = None) -> None:
+                train_batches: dict[int, str] | None = None) -> bool:
     """Unknown name, feature/channel mismatch, or an input size the model cannot take: fail now, clearly.
 
     `train_batches` maps each batch size one training step will see (on one rank) to where it occurs; the
     model is also run on the smallest and the largest of them in train mode, where BatchNorm needs more
     than one value per channel (a tiny input in a batch of one passes eval mode and crashes in fold 1).
+    Returns whether the model has BatchNorm layers.
     """
     from mer_live.models import MODEL_NAMES, check_feature_compatible, check_input_size
 
@@ -186,20 +187,21 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device,
                                 f"frames of {h}x{w} px in a batch of {clips} ({train_batches[size]}): "
                                 f"{str(exc).splitlines()[0]}. Give a larger -imgsize or -num_frames, or a -bs that "
                                 "leaves every batch 2 clips or more") from exc
-    del model
+    return distributed.has_batchnorm(model)
 
 
 def step_batches(options: TrainOptions, index: DatasetIndex, jobs: list[FoldJob], world: int) -> dict[int, str]:
-    """Every batch size one rank's training step sees in these jobs, each with the first place it occurs."""
+    """Every batch size one rank's BatchNorm layers see in these jobs, each with the first place it occurs
+    (`world` 1 where they see the whole batch: one process, or ranks that synchronise it)."""
     bs = options.batch_size
     sizes: dict[int, str] = {}
     for job in jobs:
         n = sum(1 for c in index.clips if c.subject != job.subject)
         name = "the final model" if job.subject is None else f"fold {job.subject}"
         for batch, where in ((min(bs, n), "every step"), (n % bs, "the last step of each epoch")):
-            if batch:
-                sizes.setdefault(-(-batch // world), f"{where} of {name}: {n} training clips, -bs {bs}"
-                                 + (f" over {world} ranks" if world > 1 else ""))
+            for share in dict.fromkeys((max(batch // world, 1), -(-batch // world))) if batch else ():
+                sizes.setdefault(share, f"{where} of {name}: {n} training clips, -bs {bs}"
+                                 + (f" split over {world} ranks" if world > 1 else ""))
     return sizes
 
 
@@ -448,14 +450,19 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     jobs = [] if options.final_only else [FoldJob(i, s) for i, s in enumerate(subjects)]
     if options.final or options.final_only:
         jobs.append(FoldJob(len(jobs), None))
-    check_model(options, len(index.class_names), device,
-                step_batches(options, index, jobs, ctx.world if options.distribute == "ddp" else 1))
+    apart = options.distribute == "ddp" and not distributed.syncs_batchnorm(device)
+    batchnorm = check_model(options, len(index.class_names), device,
+                            step_batches(options, index, jobs, ctx.world if apart else 1))
     logger = FoldLogger(options, out_dir, writes=ctx.rank == 0 or options.distribute != "ddp")
     if ctx.rank == 0:
         print(index.summary())
         if empty_classes(index):
             print(f"warning: class(es) {', '.join(empty_classes(index))} have no clips: UF1 and UAR are taken over "
                   f"the other {len(index.class_names) - len(empty_classes(index))} classes", file=sys.stderr)
+        if apart and batchnorm and ctx.world > 1:
+            print(f"warning: --distribute ddp on CPU: {options.model}'s BatchNorm layers normalise each rank's share "
+                  "of a batch on its own (PyTorch's SyncBatchNorm runs on GPUs only), so the figures differ from "
+                  "a single process's; --distribute folds gives a single process's figures", file=sys.stderr)
         if logger.tb_root is not None:
             print(f"TensorBoard logs: {logger.tb_root}" + ("" if options.tensorboard else
                                                             " (--subtb without -tb: the original code's -tb '.')"))
