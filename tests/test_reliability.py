@@ -302,6 +302,37 @@ def test_a_source_that_cannot_be_read_keeps_earlier_results(tmp_path, capsys, so
     assert "nothing was written" in line
 
 
+def test_ctrl_c_in_headless_keeps_the_earlier_complete_csv_and_marks_the_new_one_partial(tmp_path, monkeypatch,
+                                                                                          capsys):
+    from mer_live.streaming import headless
+
+    keep, events = tmp_path / "keep.csv", tmp_path / "events.csv"
+    argv = [*LIVE_FAST, "--source", REAL_VIDEO, "--out", keep, "--events", events]
+    assert run(mer_live, argv, capsys)[0] == 0                   # an earlier complete result
+    text, event_text = keep.read_text(), events.read_text()
+    real_on_frame = headless.HeadlessListener.on_frame
+
+    def ctrl_c_at_frame_200(self, info):
+        real_on_frame(self, info)
+        if self.frames == 200:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(headless.HeadlessListener, "on_frame", ctrl_c_at_frame_200)
+    status, _, err = run(mer_live, argv, capsys)
+    assert status == EXIT_INTERRUPTED
+    assert keep.read_text() == text and events.read_text() == event_text       # earlier results kept
+    rows = (tmp_path / "keep.partial.csv").read_text().splitlines()
+    windows = len(rows) - 2                       # the header and the marker
+    assert 0 < windows < len(text.splitlines()) - 1
+    assert rows[:-1] == text.splitlines()[:windows + 1]       # above the marker: the complete run's first rows
+    assert rows[-1] == (f"# partial: interrupted after {windows} windows (read 200 of {REAL_VIDEO_FRAMES} frames); "
+                        "not a complete result")
+    assert (tmp_path / "events.partial.csv").read_text().splitlines()[-1] == rows[-1]
+    assert f"wrote {windows} window rows to {tmp_path / 'keep.partial.csv'}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv", "keep.csv",
+                                                          "keep.partial.csv"]     # no temporary file left
+
+
 def test_full_disk_while_saving_a_checkpoint_names_the_file_and_keeps_the_old_one(tmp_path, disk_full):
     path = tmp_path / "model.pt"
     spec = ModelSpec(model="ch1_resnext", class_names=("a", "b"), num_frames=4, image_size=(32, 32))

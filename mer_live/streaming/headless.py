@@ -66,8 +66,20 @@ class HeadlessListener:
         self.bar.close()
 
 
-def write_windows_csv(path: str | Path, results: list[WindowResult], class_names: tuple[str, ...]) -> None:
-    """One row per window: times, spotting score, candidate flag, top class, confidence, per-class probs."""
+PARTIAL_MARK = "# partial: "   # the last line of an interrupted run's CSV; a complete CSV never has it
+
+
+def partial_path(path: str | Path) -> Path:
+    """Where an interrupted run writes what it has: beside `path`, named as partial (preds.csv ->
+    preds.partial.csv), so an earlier complete file at `path` is left as it was and never mistaken for it."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
+def write_windows_csv(path: str | Path, results: list[WindowResult], class_names: tuple[str, ...],
+                      partial: str = "") -> None:
+    """One row per window: times, spotting score, candidate flag, top class, confidence, per-class probs.
+    `partial` (why the rows stop early) becomes a last line `# partial: ...`."""
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -76,9 +88,11 @@ def write_windows_csv(path: str | Path, results: list[WindowResult], class_names
                 writer.writerow([r.window_index, f"{r.t_start:.4f}", f"{r.t_end:.4f}", f"{r.spot_score:.4f}",
                                  int(r.is_candidate), r.top_class, f"{r.confidence:.4f}",
                                  *(f"{p:.4f}" for p in r.probs)])
+            if partial:
+                handle.write(f"{PARTIAL_MARK}{partial}\n")
 
 
-def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> None:
+def write_events_csv(path: str | Path, events: list[MicroExpressionEvent], partial: str = "") -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -86,6 +100,8 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent]) -> No
             for e in events:
                 writer.writerow([f"{e.start:.4f}", f"{e.end:.4f}", e.kind, e.label, f"{e.confidence:.4f}",
                                  f"{e.peak_score:.2f}", f"{e.reported_at:.4f}"])
+            if partial:
+                handle.write(f"{PARTIAL_MARK}{partial}\n")
 
 
 def format_events(events: list[MicroExpressionEvent], within: str = "") -> str:
@@ -151,7 +167,10 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     - nothing read (the source does not open) or no window classified: nothing is written, one line
       says why, status 5 (unreadable input) or 2 (too short, or no face);
     - the source ended early (a truncated video, a camera that stopped): what was read is written and
-      "read N of M frames" is said; status 1 unless `allow_partial`.
+      "read N of M frames" is said; status 1 unless `allow_partial`;
+    - Ctrl-C while frames are read: what was processed goes to `partial_path(out)` (and of events), whose
+      last line says `# partial: interrupted after N windows ...`; `out` and `events` are not touched, so
+      an earlier complete result there stays; status 130.
     """
     from mer_live.atomic import check_apart, check_writable
     from mer_live.cli_errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_UNREADABLE_INPUT, EXIT_USAGE
@@ -187,7 +206,9 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     except KeyboardInterrupt:
         interrupted = True
         listener.bar.close()
-        print("interrupted: writing what was processed so far", file=sys.stderr)
+        if options.out or options.events:
+            print("interrupted: writing what was processed so far to files named .partial, marked as partial "
+                  "in their last line; the --out/--events files are left as they were", file=sys.stderr)
     coverage = Coverage(frames=listener.frames, expected=source.frame_count(),
                         windows=engine.stats().extra["windows_made"],
                         source_error="; ".join(m.text for m in listener.status if m.level == "error"))
@@ -200,12 +221,16 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
               f"{no_window_reason(listener, config.clip_seconds or spec.clip_seconds)}"
               "; nothing was written", file=sys.stderr)
         return EXIT_USAGE
+    partial = (f"interrupted after {len(listener.rows)} windows ({coverage.describe()}); not a complete result"
+               if interrupted else "")
     if options.out:
-        write_windows_csv(options.out, listener.rows, tuple(spec.class_names))
-        print(f"wrote {len(listener.rows)} window rows to {options.out}", file=sys.stderr)
+        out = partial_path(options.out) if interrupted else options.out
+        write_windows_csv(out, listener.rows, tuple(spec.class_names), partial)
+        print(f"wrote {len(listener.rows)} window rows to {out}", file=sys.stderr)
     if options.events:
-        write_events_csv(options.events, listener.events)
-        print(f"wrote {len(listener.events)} events to {options.events}", file=sys.stderr)
+        events = partial_path(options.events) if interrupted else options.events
+        write_events_csv(events, listener.events, partial)
+        print(f"wrote {len(listener.events)} events to {events}", file=sys.stderr)
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
     truth = getattr(source, "truth_events", None)
     if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
