@@ -160,6 +160,36 @@ def test_clip_in_sheet_without_frames_is_an_error(data_copy, name):
         load_dataset(data_copy, name)
 
 
+@pytest.mark.parametrize("name, sheet, header_row", [("CASME2", catalog.CASME2_SHEET, 1),
+                                                    ("SAMM", catalog.SAMM_SHEET, catalog.SAMM_SHEET_PREAMBLE_ROWS + 1)])
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_sheet_naming_a_clip_outside_the_dataset_is_refused_naming_the_row(data_copy, name, sheet, header_row, how):
+    """A Filename such as ../../../outside/secret would have the reader take frames from anywhere on the disk:
+    refused with its row, though the folder it names exists and holds frames."""
+    clip = load_dataset(data_copy, name).clips[0]
+    secret = data_copy / "outside" / "secret"                  # beside the dataset folder, not in it
+    shutil.copytree(clip.frames[0].parent, secret)
+    target = "../../../outside/secret" if how == "relative" else str(secret)
+    path = data_copy.joinpath(*sheet)
+    row_number = []
+
+    def point_outside(ws):
+        column = [c.value for c in ws[header_row]].index("Filename") + 1
+        for row in ws.iter_rows(min_row=header_row + 1):
+            if row[column - 1].value == clip.clip_id:
+                row[column - 1].value = target
+                row_number.append(row[column - 1].row)
+    _rewrite_sheet(path, point_outside)
+    assert len(row_number) == 1
+    with pytest.raises(DatasetError) as err:
+        load_dataset(data_copy, name)
+    message = str(err.value)
+    assert f"row {row_number[0]} {target!r}" in message and str(path) in message and "outside the" in message
+    assert "\n" not in message
+    with pytest.raises(DatasetError, match="outside the"):
+        load_dataset(data_copy, "CDE")
+
+
 def test_smic_sample_folder_without_frames_is_an_error(data_copy):
     clip = load_dataset(data_copy, "SMIC").clips[0]
     for frame in clip.frames:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from mer_live.atomic import atomic_path
@@ -128,3 +129,25 @@ def test_a_run_that_failed_early_leaves_no_options_to_refuse_the_corrected_comma
     assert cli.main([MODEL, str(synth_root), "SMIC", *fast, "--out", str(out)]) == 0, capsys.readouterr().err
     assert (out / "folds" / "s01" / "result.json").is_file()
     assert json.loads((out / "options.json").read_text())["data_path"] == str(Path(synth_root).resolve())
+
+
+# ---------------------------------------------------------------- a sheet naming frames outside the dataset
+@pytest.mark.parametrize("dataset", ["CASME2", "CDE"])
+def test_a_sheet_naming_a_clip_outside_the_dataset_stops_training_in_one_line(dataset, tmp_path, synth_root, capsys,
+                                                                              monkeypatch):
+    data = tmp_path / "data"
+    for part in ("SMIC_CROP", "CASME2", "SAMM"):
+        shutil.copytree(synth_root / part, data / part)
+    sheet = data / "CASME2" / "CASME2-coding-20190701.xlsx"
+    workbook = openpyxl.load_workbook(sheet)
+    ws = workbook.active
+    column = [c.value for c in ws[1]].index("Filename")
+    ws.cell(row=3, column=column + 1).value = "../../../../outside/secret"
+    workbook.save(sheet)
+    monkeypatch.setattr(run_module, "check_model", lambda *a: pytest.fail("the run went on past the sheet"))
+    out = tmp_path / "out"
+    assert cli.main([MODEL, str(data), dataset, *FAST, "--out", str(out)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"mer-train: error: label sheet {sheet}: Filename must be one clip folder's name")
+    assert "row 3 '../../../../outside/secret'" in line and "mer-prepare" not in line
+    assert not out.exists()

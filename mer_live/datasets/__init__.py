@@ -10,12 +10,12 @@ from pathlib import Path
 from mer_live.suggest import unknown_choice
 from mer_live.datasets import catalog
 from mer_live.datasets.catalog import CLASS_NAMES, DATASETS, FPS, LOSO_SUBJECTS
-from mer_live.datasets.records import (MIN_CLIP_FRAMES, ClipRecord, DatasetError, DatasetIndex, UnknownLabelError,
-                                      index_clips)
+from mer_live.datasets.records import (MIN_CLIP_FRAMES, ClipRecord, DatasetError, DatasetIndex, OutsideDatasetError,
+                                      UnknownLabelError, index_clips)
 from mer_live.frames import FrameReadError
 
 __all__ = ["CLASS_NAMES", "DATASETS", "FPS", "LOSO_SUBJECTS", "ClipRecord", "DatasetError", "DatasetIndex",
-           "FrameReadError", "MIN_CLIP_FRAMES", "UnknownLabelError", "catalog", "load_dataset"]
+           "FrameReadError", "MIN_CLIP_FRAMES", "OutsideDatasetError", "UnknownLabelError", "catalog", "load_dataset"]
 
 
 def load_dataset(data_path: str | os.PathLike, name: str, drop_unknown: bool = False) -> DatasetIndex:

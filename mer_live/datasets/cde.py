@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mer_live.datasets import catalog
 from mer_live.datasets.casme2 import scan_casme2
-from mer_live.datasets.records import DatasetError, DatasetIndex, SheetClip, index_clips
+from mer_live.datasets.records import DatasetError, DatasetIndex, OutsideDatasetError, SheetClip, index_clips
 from mer_live.datasets.samm import scan_samm
 from mer_live.datasets.smic import scan_smic
 
@@ -31,6 +31,8 @@ def load_cde(data_path: Path, drop_unknown: bool = False) -> DatasetIndex:
     for name in catalog.SOURCE_DATASETS:
         try:
             found += SCANNERS[name](data_path, notes)
+        except OutsideDatasetError:
+            raise                                 # names its sheet and rows: nothing to add
         except DatasetError as exc:
             raise DatasetError(f"CDE (MEGC 2019 composite) needs SMIC, CASME2 and SAMM under {data_path}: "
                                f"{exc}") from exc

@@ -9,6 +9,11 @@ class DatasetError(ValueError):
     """A dataset on disk that does not match its expected layout; the message names the path and the fix."""
 
 
+class OutsideDatasetError(DatasetError):
+    """A sheet cell naming a clip folder by a path that could lead outside the dataset (`../..`, `/`):
+    hostile or corrupt data, refused with its rows; the message names the fix."""
+
+
 class UnknownLabelError(DatasetError):
     """Clips whose emotion the class map does not know (a typo such as `hapiness`, a blank cell): an error in
     the user's data, refused unless they are dropped explicitly (`load_dataset(..., drop_unknown=True)`)."""

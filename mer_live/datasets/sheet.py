@@ -6,7 +6,8 @@ from pathlib import Path
 import re
 
 from mer_live.datasets import catalog
-from mer_live.datasets.records import DatasetError, SheetClip, canonical_emotion
+from mer_live.datasets.files import is_folder_name
+from mer_live.datasets.records import DatasetError, OutsideDatasetError, SheetClip, canonical_emotion
 
 
 def read_sheet(path: Path, required: list[str], preamble_rows: int = 0, fix: str = "") -> list[tuple[int, dict]]:
@@ -90,6 +91,14 @@ def sheet_clips(dataset: str, sheet: Path, frames_root: Path, cols: dict[str, st
     """One SheetClip per row of a coding sheet (CASME II, SAMM): frames in frames_root/<subject>/<Filename>."""
     rows = read_sheet(sheet, [cols["subject"], cols["filename"], cols["emotion"]], preamble_rows=preamble_rows, fix=fix)
     known = catalog.CLASS_NAMES[dataset] + catalog.DROPPED_EMOTIONS[dataset]
+    outside = [(number, cell_text(row[cols["filename"]])) for number, row in rows
+               if cell_text(row[cols["filename"]]) and not is_folder_name(cell_text(row[cols["filename"]]))]
+    if outside:
+        listed = ", ".join(f"row {number} {name!r}" for number, name in outside[:5])
+        more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        raise OutsideDatasetError(f"label sheet {sheet}: {cols['filename']} must be one clip folder's name inside "
+                           f"{frames_root}/<subject>/, but {listed}{more} name a path that could lead outside the "
+                           f"dataset; correct those cells (e.g. EP02_01f), nothing was read from them")
     found = []
     for number, row in rows:
         subject = catalog.subject_id(dataset, subject_number(row[cols["subject"]], sheet))
