@@ -12,6 +12,7 @@ from typing import Sequence
 
 from mer_live.choices import ArgumentParser
 from mer_live.cli_errors import DEBUG_HELP, EXIT_BAD_MODEL, EXIT_USAGE, command_errors
+from mer_live.flow import FLOW_CHOICES
 from mer_live.runtime import PROVIDER_CHOICES
 from mer_live.streaming.engine import FACE_MODES, EngineConfig
 from mer_live.streaming.headless import HeadlessOptions, run_headless
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detect-every", type=int, default=EngineConfig.detect_every,
                         help="run the face detector every k-th frame (default: when needed, about once a second "
                              "while a face is held)")
+    parser.add_argument("--flow", default=EngineConfig.flow, choices=FLOW_CHOICES,
+                        help="optical flow of the windows: opencv (CPU), torch (mer_live.torch_flow: the same flow "
+                             "within 0.001 px, batched, on the GPU when PyTorch sees one), auto (torch on a CUDA "
+                             "GPU, else opencv)")
     parser.add_argument("--face", default=EngineConfig.face, choices=FACE_MODES,
                         help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
                              "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "
@@ -62,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def engine_config(args: argparse.Namespace) -> EngineConfig:
     """The engine's settings from the command line; `EngineConfig` itself refuses bad values (ValueError)."""
     return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
-                        face=args.face, spotter=SpotterConfig(threshold=args.threshold))
+                        face=args.face, spotter=SpotterConfig(threshold=args.threshold), flow=args.flow)
 
 
 def headless_options(args: argparse.Namespace) -> HeadlessOptions:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from mer_live.suggest import unknown_choice
-from mer_live.flow import clip_flow, to_gray
+from mer_live.flow import OPENCV, FlowBackend, clip_flow, to_gray
 from mer_live.interpolation import interpolate
 
 FEATURE_CHANNELS = {"RGB": 3, "GRAY": 1, "GRAY_OF": 4, "ONLY_OF": 3, "RGB_OF": 6}
@@ -85,13 +85,15 @@ class PreparedClip:
 
 
 def prepare_clip(frames: np.ndarray, num_frames: int, image_size: int | Sequence[int],
-                 interpolation: str = "linear", mode: str = "GRAY_OF", flow_threads: int = 1) -> PreparedClip:
-    """Resize, bring to fixed length, and compute flow when the mode needs it (`flow_threads`: see clip_flow)."""
+                 interpolation: str = "linear", mode: str = "GRAY_OF", flow_threads: int = 1,
+                 flow_backend: FlowBackend = OPENCV) -> PreparedClip:
+    """Resize, bring to fixed length, and compute flow when the mode needs it (`flow_threads`, `flow_backend`:
+    see clip_flow)."""
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
     clip = resize_clip(as_rgb_clip(frames), image_size)
     clip = interpolate(clip, frames_needed(mode, num_frames), interpolation)
-    flow = clip_flow(clip, flow_threads) if uses_flow(mode) else None
+    flow = clip_flow(clip, flow_threads, flow_backend) if uses_flow(mode) else None
     return PreparedClip(frames=clip, flow=flow)
 
 

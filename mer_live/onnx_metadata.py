@@ -63,6 +63,7 @@ def spec_metadata(spec: ModelSpec, *, precision: str = "fp32", exporter: str = "
         "mer_live.feature": spec.feature,
         "mer_live.interpolation": spec.interpolation,
         "mer_live.flow_params": json.dumps(spec.flow_params, sort_keys=True),
+        "mer_live.flow_backend": spec.flow_backend,
         "mer_live.fps": repr(float(spec.fps)),
         "mer_live.clip_seconds": repr(float(spec.clip_seconds)),
         "mer_live.dataset": spec.dataset,

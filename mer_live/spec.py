@@ -22,10 +22,10 @@ from typing import Any
 
 import mer_live
 from mer_live.features import FEATURE_CHANNELS, FEATURE_MODES
-from mer_live.flow import FARNEBACK_PARAMS
+from mer_live.flow import FARNEBACK_PARAMS, FLOW_BACKENDS
 from mer_live.interpolation import INTERPOLATIONS
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2   # 2: flow_backend
 
 # What a spec read from a file may state: wide room above the paper's models (16 frames, 224 px, 3-5 classes,
 # 0.3-0.5 s clips at 100-200 fps), far below what would exhaust a machine. Integers: low..high; numbers: (low, high].
@@ -80,6 +80,7 @@ class ModelSpec:
     clip_seconds: float = 0.5       # typical clip duration of the training data (live window length)
     dataset: str = ""               # training dataset name, e.g. "SMIC"
     flow_params: dict[str, Any] = field(default_factory=lambda: dict(FARNEBACK_PARAMS))
+    flow_backend: str = "opencv"    # the Farneback that computed the training features: opencv | torch
     spec_version: int = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -196,6 +197,8 @@ def check_bounds(d: dict[str, Any]) -> None:
     fps, seconds = _rate("fps", d["fps"]), _rate("clip_seconds", d["clip_seconds"])
     if not isinstance(d["flow_params"], dict):
         raise SpecBoundsError(f"flow_params is a {type(d['flow_params']).__name__}, not a mapping")
+    if d["flow_backend"] not in FLOW_BACKENDS:
+        raise SpecBoundsError(f"flow_backend {str(d['flow_backend'])[:40]!r} is not one of {', '.join(FLOW_BACKENDS)}")
     values = frames * FEATURE_CHANNELS[d["feature"]] * height * width
     if values > MAX_CLIP_VALUES:
         raise SpecBoundsError(f"num_frames x channels x image_size = {frames} x {FEATURE_CHANNELS[d['feature']]} x "

@@ -214,7 +214,8 @@ def farneback_flow(prev: torch.Tensor, next: torch.Tensor, pyr_scale: float = 0.
 
     The arguments are cv2.calcOpticalFlowFarneback's; flags may hold OPTFLOW_FARNEBACK_GAUSSIAN only."""
     if flags & ~OPTFLOW_FARNEBACK_GAUSSIAN:
-        raise ValueError(f"unsupported Farneback flags {flags}: only OPTFLOW_FARNEBACK_GAUSSIAN ({OPTFLOW_FARNEBACK_GAUSSIAN})")
+        raise ValueError(f"unsupported Farneback flags {flags}: only OPTFLOW_FARNEBACK_GAUSSIAN "
+                         f"({OPTFLOW_FARNEBACK_GAUSSIAN})")
     if prev.shape != next.shape or prev.ndim not in (2, 3):
         raise ValueError(f"flow needs two (N, H, W) or (H, W) stacks of one shape, got {tuple(prev.shape)} "
                          f"and {tuple(next.shape)}")
@@ -249,15 +250,10 @@ def farneback_flow(prev: torch.Tensor, next: torch.Tensor, pyr_scale: float = 0.
     return flow[0] if single else flow
 
 
-def torch_clip_flow(frames: np.ndarray, device: str | torch.device = "cpu") -> np.ndarray:
-    """mer_live.flow.clip_flow on torch: (T+1, H, W[, 3]) uint8 -> (T, H, W, 3) float32 magnitude, dx, dy,
-    all pairs in one batch on `device`, with the project's FARNEBACK_PARAMS."""
-    from mer_live.flow import FARNEBACK_PARAMS, to_gray
-
-    gray = to_gray(frames)
-    if len(gray) < 2:
-        raise ValueError(f"flow needs at least 2 frames, got {len(gray)}")
-    stack = torch.from_numpy(gray).to(device)
-    uv = farneback_flow(stack[:-1], stack[1:], **FARNEBACK_PARAMS)
+def torch_clip_flow(gray: np.ndarray, device: str | torch.device = "cpu", **params) -> np.ndarray:
+    """Flow of each consecutive pair of gray uint8 frames (T+1, H, W), all in one batch on `device` ->
+    (T, H, W, 3) float32 numpy: magnitude, dx, dy (mer_live.flow.clip_flow's layout). `params`: farneback_flow's."""
+    stack = torch.from_numpy(np.ascontiguousarray(gray)).to(device)
+    uv = farneback_flow(stack[:-1], stack[1:], **params)
     magnitude = torch.sqrt(uv[..., 0] * uv[..., 0] + uv[..., 1] * uv[..., 1])
     return torch.cat([magnitude[..., None], uv], dim=-1).cpu().numpy()

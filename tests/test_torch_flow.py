@@ -8,12 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from mer_live.flow import FARNEBACK_PARAMS, clip_flow, to_gray
-from mer_live.torch_flow import (EPE_MEAN_TOLERANCE, EPE_P95_TOLERANCE, OPTFLOW_FARNEBACK_GAUSSIAN,
-                                 farneback_flow, torch_clip_flow)
+from mer_live.flow import FARNEBACK_PARAMS, FlowBackend, clip_flow
+from mer_live.torch_flow import EPE_MEAN_TOLERANCE, EPE_P95_TOLERANCE, OPTFLOW_FARNEBACK_GAUSSIAN, farneback_flow
 
 REAL_VIDEO = Path(__file__).parent / "data" / "real" / "WolfgangLanger_Pexels.mp4"
 PROBABILITY_TOLERANCE = 1e-3  # a trained model's class probabilities with torch flow against OpenCV flow
+TORCH_CPU = FlowBackend("torch", "cpu")
+
+
+def torch_clip_flow(frames):
+    return clip_flow(frames, backend=TORCH_CPU)
 
 
 def _texture(h, w, seed, blur=2.0):
@@ -137,7 +141,7 @@ def test_bad_input_is_one_clear_error():
     with pytest.raises(ValueError, match="pyr_scale"):
         farneback_flow(frame, frame, pyr_scale=1.0)
     with pytest.raises(ValueError, match="at least 2 frames"):
-        torch_clip_flow(np.zeros((1, 40, 40), np.uint8))
+        clip_flow(np.zeros((1, 40, 40), np.uint8), backend=TORCH_CPU)
 
 
 def test_demo_model_gives_the_same_probabilities_with_either_flow():

@@ -4,8 +4,8 @@ The original code recomputed Farneback flow for every clip in every epoch of eve
 Here a clip's `PreparedClip` (frames + flow) is computed once and kept on disk (one .npz per clip, written
 atomically), and its composed model input (T, C, H, W) is kept in memory, under a key of everything that
 changes it: the frame files (path, size, mtime), image size, frame count, interpolation, whether flow is
-taken, the flow parameters, and a hash of the code that makes it. So folds, epochs and later runs reuse
-it, and any change to data, options or code misses the cache.
+taken, the flow parameters and backend (OpenCV or mer_live.torch_flow), and a hash of the code that makes it.
+So folds, epochs and later runs reuse it, and any change to data, options or code misses the cache.
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from mer_live import features, flow, frames as frames_module, interpolation
+from mer_live import features, flow, frames as frames_module, interpolation, torch_flow
 from mer_live.atomic import atomic_path
 from mer_live.features import PreparedClip, compose_features, frames_needed, prepare_clip, uses_flow
-from mer_live.flow import FARNEBACK_PARAMS
+from mer_live.flow import FARNEBACK_PARAMS, OPENCV, FlowBackend
 from mer_live.frames import read_frames
 
 CACHE_FORMAT = 1
@@ -35,7 +35,7 @@ def default_cache_dir() -> Path:
 def _code_version() -> str:
     """Hash of the modules whose output is cached: editing them invalidates the cache."""
     digest = hashlib.sha256(str(CACHE_FORMAT).encode())
-    for module in (features, flow, frames_module, interpolation):
+    for module in (features, flow, frames_module, interpolation, torch_flow):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -48,8 +48,10 @@ class ClipCache:
     from disk, else computed (and stored)."""
 
     def __init__(self, num_frames: int, image_size: tuple[int, int], interpolation_name: str, mode: str,
-                 cache_dir: str | os.PathLike | None = None, memory_bytes: int = 4 << 30):
+                 cache_dir: str | os.PathLike | None = None, memory_bytes: int = 4 << 30,
+                 flow_backend: FlowBackend = OPENCV):
         self.num_frames = num_frames
+        self.flow_backend = flow_backend
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.interpolation = interpolation_name
         self.mode = mode
@@ -65,6 +67,7 @@ class ClipCache:
             "interpolation": interpolation_name,
             "flow": uses_flow(mode),
             "flow_params": FARNEBACK_PARAMS if uses_flow(mode) else None,
+            "flow_backend": flow_backend.name if uses_flow(mode) else None,
             "code": CODE_VERSION,
         }
 
@@ -124,10 +127,21 @@ class ClipCache:
                 self.hits_disk += 1
                 return clip
         self.misses += 1
-        clip = prepare_clip(read_frames(frame_paths), self.num_frames, self.image_size, self.interpolation, self.mode)
+        clip = prepare_clip(read_frames(frame_paths), self.num_frames, self.image_size, self.interpolation, self.mode,
+                            flow_backend=self._flow_here())
         if path is not None:
             self._store(path, clip)
         return clip
+
+    def _flow_here(self) -> FlowBackend:
+        """The backend on this process's device: a data-loader worker (a forked process, where CUDA cannot
+        start) computes torch flow on the CPU, the same flow within torch_flow's tolerance."""
+        if self.flow_backend.device.startswith("cuda"):
+            import torch.utils.data
+
+            if torch.utils.data.get_worker_info() is not None:
+                return FlowBackend(self.flow_backend.name, "cpu")
+        return self.flow_backend
 
     def features(self, frame_paths: Sequence[Path]) -> np.ndarray:
         """(T, C, H, W) float32 un-augmented model input; shared, so callers must not modify it in place."""

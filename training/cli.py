@@ -17,6 +17,7 @@ from mer_live.cli_numbers import integer, number
 from mer_live.datasets.catalog import DATASETS
 from mer_live.datasets.records import MIN_CLIP_FRAMES
 from mer_live.features import FEATURE_MODES
+from mer_live.flow import FLOW_CHOICES
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.models import VARIANTS
 from mer_live.spec import SPEC_BOUNDS
@@ -80,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="model size; base is the paper's")
     more.add_argument("--final", action="store_true", help="after LOSO, train one model on every subject -> OUT/final/model.pt")
     more.add_argument("--final-only", dest="final_only", action="store_true", help="skip LOSO; train only the final model")
+    more.add_argument("--flow", choices=FLOW_CHOICES, default=TrainOptions.flow,
+                      help="Farneback of the clips' flow: opencv (CPU), torch (mer_live.torch_flow, the same flow "
+                           "within 0.001 px, on the training device), auto (torch when training on a GPU, else "
+                           "opencv); the model's spec records which")
     more.add_argument("--cache-dir", dest="cache_dir", default=None,
                       help="where prepared clips (frames + flow) are cached (default ~/.cache/mer-live/clips); "
                            "'' for memory only")

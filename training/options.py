@@ -51,6 +51,7 @@ class TrainOptions:
     clip_grad: float | None = None   # max gradient norm; None: no clipping (the paper's recipe)
     retry_collapsed: int = 0         # re-train a fold that did not fit its training data, up to N times
     distribute: str = "folds"        # under torchrun: training.distributed.DISTRIBUTE_MODES
+    flow: str = "auto"               # mer_live.flow.FLOW_CHOICES: auto = torch on the training GPU, else OpenCV
 
     # Options that change what a run computes; a resume must match them. The rest (where logs go, how
     # many workers, which GPU, whether to also train a final model) may differ between sessions. The drop_*

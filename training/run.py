@@ -32,6 +32,7 @@ from mer_live.datasets import DatasetError, DatasetIndex, OutsideDatasetError, U
 from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.folder_lock import FolderInUseError, folder_lock
 from mer_live.features import FEATURE_CHANNELS
+from mer_live.flow import FLOW_CHOICES, OPENCV, FlowBackend
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.metrics import scores_from_predictions
 from mer_live.models import PretrainedError
@@ -153,6 +154,8 @@ def check_model(options: TrainOptions, num_classes: int, device: torch.device,
         raise TrainingError(unknown_choice("model", options.model, MODEL_NAMES))
     if options.interpolation not in INTERPOLATIONS:
         raise TrainingError(unknown_choice("interpolation", options.interpolation, INTERPOLATIONS))
+    if options.flow not in FLOW_CHOICES:
+        raise TrainingError(unknown_choice("flow backend", options.flow, FLOW_CHOICES))
     for name, value in (("-num_frames", options.num_frames), ("-bs", options.batch_size), ("-ep", options.epochs)):
         if value < 1:
             raise TrainingError(f"{name} must be at least 1, got {value}")
@@ -251,22 +254,31 @@ def write_options(out_dir: Path, options: TrainOptions) -> None:
 
 
 # ---------------------------------------------------------------- helpers
-def model_spec(options: TrainOptions, index: DatasetIndex) -> ModelSpec:
+def flow_backend(options: TrainOptions, device: torch.device) -> FlowBackend:
+    """--flow on this run's device: auto is torch when training on a GPU (the cache is then built there), else
+    OpenCV; torch runs on the training device, the CPU included."""
+    if options.flow == "opencv" or (options.flow == "auto" and device.type != "cuda"):
+        return OPENCV
+    return FlowBackend("torch", str(device))
+
+
+def model_spec(options: TrainOptions, index: DatasetIndex, flow: FlowBackend = OPENCV) -> ModelSpec:
     fps_values = [c.fps for c in index.clips if c.fps]
     fps = statistics.median(fps_values) if fps_values else 100.0
     seconds = statistics.median(len(c.frames) / (c.fps or fps) for c in index.clips)
     return ModelSpec(model=options.model, class_names=tuple(index.class_names), num_frames=options.num_frames,
                      image_size=tuple(options.image_size), feature=options.feature,
                      interpolation=options.interpolation, variant=options.variant, fps=float(fps),
-                     clip_seconds=float(seconds), dataset=options.dataset)
+                     clip_seconds=float(seconds), dataset=options.dataset, flow_backend=flow.name)
 
 
-def make_cache(options: TrainOptions) -> ClipCache:
+def make_cache(options: TrainOptions, flow: FlowBackend = OPENCV) -> ClipCache:
     if options.cache_dir == "":
         cache_dir = None
     else:
         cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-    return ClipCache(options.num_frames, tuple(options.image_size), options.interpolation, options.feature, cache_dir)
+    return ClipCache(options.num_frames, tuple(options.image_size), options.interpolation, options.feature, cache_dir,
+                     flow_backend=flow)
 
 
 def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int, quiet: bool) -> None:
@@ -466,8 +478,9 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
         if logger.tb_root is not None:
             print(f"TensorBoard logs: {logger.tb_root}" + ("" if options.tensorboard else
                                                             " (--subtb without -tb: the original code's -tb '.')"))
-    spec = model_spec(options, index)
-    cache = make_cache(options)
+    flow = flow_backend(options, device)
+    spec = model_spec(options, index, flow)
+    cache = make_cache(options, flow)
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
     distributed.barrier(ctx)
 

@@ -43,6 +43,7 @@ class _Parser(ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from mer_live.cli_errors import DEBUG_HELP
+    from mer_live.flow import FLOW_CHOICES
     from mer_live.runtime import PROVIDER_CHOICES
     from mer_live.streaming.engine import FACE_MODES, EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
@@ -70,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "apex (scored as [apex, offset], the public MEGC loaders) or drop (SOFTNet)")
     parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider for --model")
+    parser.add_argument("--flow", default=defaults.flow, choices=FLOW_CHOICES,
+                        help="optical flow of the events' clips for --model: opencv (CPU), torch "
+                             "(mer_live.torch_flow, the same flow within 0.001 px; on the GPU when PyTorch sees "
+                             "one), auto (torch on a CUDA GPU, else opencv)")
     parser.add_argument("--stride", type=float, default=defaults.stride_s,
                         help=f"seconds between windows (default {defaults.stride_s})")
     parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
@@ -95,7 +100,7 @@ def engine_config(args: argparse.Namespace):
     spotter = SpotterConfig() if args.threshold is None else dataclasses.replace(SpotterConfig(),
                                                                                  threshold=args.threshold)
     return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
-                        face=args.face, spotter=spotter, classify_windows=False)
+                        face=args.face, spotter=spotter, classify_windows=False, flow=args.flow)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from mer_live.flow import FLOW_CHOICES, OPENCV, choose_flow_backend
 from mer_live.streaming.detection import Detection, DetectionConfig, DetectionSchedule, detect_face, load_detector
 from mer_live.streaming.events import (EngineStats, FrameInfo, MicroExpressionEvent, StatusMessage,
                                        WindowResult)
@@ -67,6 +68,7 @@ class EngineConfig:
     camera_retries: int = 3             # re-open attempts after a camera stops delivering
     retry_delay_s: float = 0.5
     max_read_failures: int = 10         # consecutive bad frames in a file/folder before giving up
+    flow: str = "auto"                  # window flow: auto (torch on a CUDA GPU, else OpenCV), opencv, torch
 
     def __post_init__(self) -> None:
         if self.face not in FACE_MODES:
@@ -79,6 +81,8 @@ class EngineConfig:
             self.detection = dataclasses.replace(self.detection, every_frames=self.detect_every)
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1 window, got {self.batch}")
+        if self.flow not in FLOW_CHOICES:
+            raise ValueError(f"flow backend {self.flow!r} is unknown; choose one of {', '.join(FLOW_CHOICES)}")
         if isinstance(self.spotter, LegacySpotterConfig) and not self.classify_windows:
             raise ValueError("the legacy spotter scores every stride window: it needs classify_windows=True")
 
@@ -128,6 +132,8 @@ class Engine:
         self.listener = listener
         self._detector = detector
         self.legacy = isinstance(self.config.spotter, LegacySpotterConfig)
+        # the windows' flow (a spotter alone computes none, so `auto` then looks for no GPU)
+        self.flow_backend = choose_flow_backend(self.config.flow) if classifier is not None else OPENCV
         if self.legacy and classifier is None:
             raise ValueError("the legacy spotter scores the model's window flow: give it a classifier, or use "
                              "the region spotter (SpotterConfig), which needs none")
@@ -240,7 +246,8 @@ class Engine:
                                       "recent_inference_rate": _rate(self._result_clock, rate),
                                       "reanchors": self.tracker.reanchors, "events": len(self.event_list),
                                       "detections": self._detections, "elapsed_s": elapsed,
-                                      "spotter": "legacy" if self.legacy else "regions"})
+                                      "spotter": "legacy" if self.legacy else "regions",
+                                      "flow": str(self.flow_backend) if self.classifier is not None else ""})
 
     def _claim(self, mode: str) -> None:
         if self._mode is not None:
@@ -529,7 +536,8 @@ class Engine:
         prepared, feature_s = [], []
         for window in windows:
             started = time.perf_counter()
-            prepared.append(prepare_window(window, self.spec, motion_profile=self.legacy))
+            prepared.append(prepare_window(window, self.spec, motion_profile=self.legacy,
+                                           flow_backend=self.flow_backend))
             feature_s.append(time.perf_counter() - started)
             self.clock.add("features", feature_s[-1])
         started = time.perf_counter()
@@ -586,7 +594,8 @@ class Engine:
         label, confidence = "", 0.0
         if job.window is not None:
             started = time.perf_counter()
-            features = prepare_window(job.window, self.spec, motion_profile=False).features
+            features = prepare_window(job.window, self.spec, motion_profile=False,
+                                      flow_backend=self.flow_backend).features
             self.clock.add("features", time.perf_counter() - started)
             with self.clock.time("inference"):
                 probs = self._predict(features[None])[0]

@@ -263,7 +263,12 @@ def format_summary(stats, windows_asked: bool) -> str:
     else:
         windows = f"{count(stats.windows, 'stride window')} (stride windows are classified only with --out)"
     return (f"{count(stats.frames, 'frame')}; classified {count(stats.event_clips, 'event clip')} and {windows}; "
-            f"provider {stats.provider}; stages {format_stages(stats.stages)}")
+            f"provider {stats.provider}{_flow_note(stats)}; stages {format_stages(stats.stages)}")
+
+
+def _flow_note(stats) -> str:
+    flow = stats.extra.get("flow") if isinstance(stats.extra, dict) else None
+    return f", flow {flow}" if flow else ""
 
 
 def no_window_reason(listener: HeadlessListener, seconds: float) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mer_live.flow import OPENCV, FlowBackend
 from mer_live.spec import ModelSpec
 from mer_live.streaming.sources import TimestampError
 
@@ -117,14 +118,15 @@ class WindowBuffer:
                       frames=np.stack(frames), captured_at=captured_at, box_changes=box_changes)
 
 
-def prepare_window(window: Window, spec: ModelSpec, motion_profile: bool = True) -> PreparedWindow:
+def prepare_window(window: Window, spec: ModelSpec, motion_profile: bool = True,
+                   flow_backend: FlowBackend = OPENCV) -> PreparedWindow:
     """Resize, interpolate, flow and compose features exactly as training did; also the flow profile
     (the legacy spotter's input; with `motion_profile=False` an appearance-only model skips its flow)."""
     from mer_live.features import compose_features, prepare_clip, uses_flow
     from mer_live.flow import clip_flow, live_flow_threads
 
     prepared = prepare_clip(window.frames, spec.num_frames, tuple(spec.image_size), spec.interpolation,
-                            spec.feature, flow_threads=live_flow_threads())
+                            spec.feature, flow_threads=live_flow_threads(), flow_backend=flow_backend)
     features = compose_features(prepared.frames, prepared.flow, spec.feature, spec.num_frames)
     flow = prepared.flow
     if flow is None and not motion_profile:
@@ -133,7 +135,8 @@ def prepare_window(window: Window, spec: ModelSpec, motion_profile: bool = True)
     if flow is None:                       # appearance-only model: the legacy spotter still needs motion
         from mer_live.interpolation import interpolate
 
-        flow = clip_flow(interpolate(window.frames, spec.num_frames + 1, spec.interpolation))
+        flow = clip_flow(interpolate(window.frames, spec.num_frames + 1, spec.interpolation),
+                         backend=flow_backend)
     if not uses_flow(spec.feature) and len(flow) != spec.num_frames:
         flow = flow[: spec.num_frames]
     magnitude = flow[..., 0].reshape(len(flow), -1).mean(axis=1).astype(np.float32)
