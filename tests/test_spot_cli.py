@@ -142,6 +142,44 @@ def test_resuming_with_other_settings_is_refused(tiny_root, tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("mer-spot: error: ") and "other settings" in err
 
 
+def test_an_unreadable_frame_is_counted_on_the_console_and_in_the_report(tiny_root, tmp_path, capsys):
+    root, made = tiny_root
+    copy = tmp_path / "data"
+    shutil.copytree(root, copy)
+    video = made.videos[0].video_id
+    frames = sorted((copy / "CASME_SQ" / "rawpic" / video).glob("*.jpg"))
+    frames[len(frames) // 2].write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    code, _, err = run([copy, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--videos", video], capsys)
+    assert code == 0                                          # one frame skipped: the video is still scored
+    skipped = f"1 unreadable frame skipped (first: {frames[len(frames) // 2]})"
+    assert f"mer-spot: {video}: warning: {skipped}; the video is scored without them" in err
+    assert f"mer-spot: warning: 1 unreadable frame(s) skipped in 1 video(s) ({video})" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["unreadable_frames"] == 1
+    markdown = (out / "report.md").read_text()
+    assert "**Damaged input:** 1 unreadable frame(s) in 1 video(s) were skipped" in markdown
+    assert f"| {video} ({skipped}) |" in markdown
+
+
+def test_an_emptied_annotation_sheet_is_refused_not_scored_f1_0(tiny_root, tmp_path, capsys):
+    import openpyxl
+
+    root, _ = tiny_root
+    copy = tmp_path / "data"
+    shutil.copytree(root, copy)
+    sheet = copy / "CASME_SQ" / "CAS(ME)^2code_final.xlsx"
+    workbook = openpyxl.load_workbook(sheet)
+    codes = workbook["CASFEcode_final"]
+    codes.delete_rows(1, codes.max_row)
+    workbook.save(sheet)
+    code, stdout, err = run([copy, "CASME_SQ", "--face", "full", "--out", tmp_path / "out", "--quiet"], capsys)
+    assert code == 2 and stdout == "" and err.count("\n") == 1
+    assert err.startswith(f"mer-spot: error: the annotation workbook {sheet} gives no annotation to score against "
+                          "for any of the 2 videos: its sheet has no annotation rows")
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
 @pytest.mark.parametrize("argv, status, needle", [
     (["{missing}", "CASME_SQ"], 2, "not a folder"),
     (["{root}", "CASME2"], 2, "invalid choice"),

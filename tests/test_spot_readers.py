@@ -76,9 +76,16 @@ def test_casme_sq_reads_every_pitfall(tmp_path):
     ("video without frames", "16_0101"),
     ("subject not in naming rule1", "subject index 7"),
     ("bad onset", "'ten'"),
+    ("no annotation rows", "gives no annotation to score against for any of the 3 videos: its sheet has no "
+                           "annotation rows"),
+    ("every row left out", "each of its 4 annotations was left out (first: sheet 'CASFEcode_final' row 1"),
 ])
 def test_casme_sq_errors_name_the_problem_in_one_line(tmp_path, breakage, needle):
     codes = [list(r) for r in CASME_SQ_CODES]
+    if breakage == "no annotation rows":
+        codes = []
+    if breakage == "every row left out":           # no onset, apex or offset that is a frame: nothing to score
+        codes = [row[:2] + [0, 0, 0] + row[5:] for row in codes]
     if breakage == "subject not in naming rule1":
         codes[0][0] = 7
     if breakage == "bad onset":

@@ -118,7 +118,7 @@ def load_casme3_a(data_path: Path) -> SpotIndex:
     if not found:
         raise DatasetError(f"no CAS(ME)^3 part A videos (folders like spNO.1/a/color) in {frames_root}; check "
                            f"DATA_PATH")
-    return SpotIndex(name=NAME, videos=found, notes=notes)
+    return SpotIndex(name=NAME, videos=found, notes=notes, sheet=sheet_path)
 
 
 def _color_dir(frames_root: Path, subject: str, clip: str) -> Path | None:

@@ -135,7 +135,7 @@ def load_casme_sq(data_path: Path) -> SpotIndex:
     if not found:
         raise DatasetError(f"no CAS(ME)^2 videos (folders like s15/15_0101disgustingteeth) in {rawpic}; check "
                            f"DATA_PATH")
-    return SpotIndex(name=NAME, videos=found, notes=notes)
+    return SpotIndex(name=NAME, videos=found, notes=notes, sheet=sheet_path)
 
 
 def _number(name: str) -> tuple:

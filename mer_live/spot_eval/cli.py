@@ -194,6 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
                      for k in ("micro", "macro", "overall")))
     print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
+    damaged = [row for row in report["summary"]["per_video"] if row.get("unreadable_frames")]
+    if damaged:
+        print(f"{PROG}: warning: {report['summary']['unreadable_frames']} unreadable frame(s) skipped in "
+              f"{len(damaged)} video(s) ({', '.join(row['video_id'] for row in damaged[:5])}"
+              f"{', ...' if len(damaged) > 5 else ''}); their scores are not the intact dataset's (see the report)",
+              file=sys.stderr)
     failed = [row["video_id"] for row in report["summary"]["per_video"] if row["errors"]]
     if failed:
         print(f"{PROG}: {len(failed)} video(s) ended early on an engine error (see the report): "

@@ -89,6 +89,7 @@ class SpotIndex:
     name: str
     videos: list[LongVideo]
     notes: list[ReaderNote] = dataclasses.field(default_factory=list)
+    sheet: Path | None = None        # the annotation workbook read (named when it holds nothing to score)
 
     def counts(self) -> dict[str, int]:
         """Annotated intervals per kind, pooled over videos."""

@@ -13,7 +13,7 @@ from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.evaluation import evaluate_video
 from mer_live.spot_eval.live_metrics import delay_stats, per_minute
 from mer_live.spot_eval.records import ReaderNote
-from mer_live.spot_eval.runner import safe_name
+from mer_live.spot_eval.runner import describe_unreadable, safe_name, unreadable_frames
 from mer_live.spot_eval.scoring import Counts, pooled
 from mer_live.spot_eval.timeline import draw_timeline
 
@@ -61,12 +61,14 @@ def summarize(results: Sequence[dict], conventions: Conventions = Conventions())
                        "false_per_minute": per_minute(video_counts["overall"].fp, result["duration_s"]),
                        "false_on_blinks": evaluation.false_on_blinks, "blinks": len(result.get("blinks", [])),
                        "warnings": result["engine"]["warning_count"], "errors": result["engine"]["errors"],
+                       "unreadable_frames": unreadable_frames(result), "unreadable": describe_unreadable(result),
                        "wall_s": result["wall_s"]})
     return {"videos": len(results), "minutes": seconds / 60,
             "counts": {k: c.to_dict() for k, c in counts.items()},
             "delay": {k: delay_stats(v) for k, v in delays.items()},
             "false_per_minute": {k: per_minute(counts[k].fp, scored_seconds[k]) for k in (*KINDS, "overall")},
             "blinks": {"annotated": blink_count, "false_micro_on_blinks": false_on_blinks},
+            "unreadable_frames": sum(row["unreadable_frames"] for row in videos),
             "per_video": videos}
 
 
@@ -101,8 +103,15 @@ def markdown(report: dict) -> str:
     lines = [f"# mer-spot: {run['title']}", "",
              f"{summary['videos']} videos ({summary['minutes']:.1f} min) from `{run['data_path']}`; "
              f"model: {run['classifier']}; engine: mer_live {run['mer_live_version']}"
-             + (f" (commit {run['commit']})" if run.get("commit") else "") + ".", "",
-             "## MEGC scores", "",
+             + (f" (commit {run['commit']})" if run.get("commit") else "") + ".", ""]
+    damaged = [row for row in summary["per_video"] if row.get("unreadable_frames")]
+    if damaged:
+        lines += [f"**Damaged input:** {summary['unreadable_frames']} unreadable frame(s) in {len(damaged)} "
+                  "video(s) were skipped (their time passes, their picture is missing), so those videos' scores "
+                  "are not those of the intact dataset: "
+                  + "; ".join(f"{row['video_id']}: {row['unreadable']}" for row in damaged[:10])
+                  + ("; ..." if len(damaged) > 10 else "") + ". Replace them from the original dataset.", ""]
+    lines += ["## MEGC scores", "",
              "A spotted interval is a true positive when its IoU with an annotated interval of the same type is "
              ">= 0.5 (frames counted inclusively), one to one (a maximum matching); counts are pooled over all "
              "videos.", "", "Conventions that published figures differ on:", ""]
@@ -137,7 +146,8 @@ def markdown(report: dict) -> str:
         cells = [(lambda c: f"{c['annotated']} / {c['predicted']} / {c['tp']}")(row["counts"][k]) if k in scored
                  else "not scored" for k in KINDS]
         png = f"{TIMELINES_DIR}/{safe_name(row['video_id'])}.png"
-        flag = " (engine error)" if row["errors"] else ""
+        flag = (" (engine error)" if row["errors"] else "") + (
+            f" ({row['unreadable']})" if row.get("unreadable_frames") else "")
         lines.append(f"| {row['video_id']}{flag} | {row['minutes']:.2f} | {cells[0]} | {cells[1]} | "
                      f"{row['false_per_minute']:.2f} | [png]({png}) |")
     notes = Counter(n["category"] for n in report["reader_notes"])

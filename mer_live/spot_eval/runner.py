@@ -160,8 +160,9 @@ def _plain(stages: dict) -> dict:
 
 
 def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list[str], errors: list[str],
-                 wall_s: float) -> dict:
-    """The JSON record of one finished video (what the report is rebuilt from)."""
+                 wall_s: float, unreadable: Sequence[str] = ()) -> dict:
+    """The JSON record of one finished video (what the report is rebuilt from); `unreadable`: the frames
+    that could not be read and were skipped (counted, and the first few named)."""
     def interval(i):
         return {"onset": i.onset, "offset": i.offset, "kind": i.kind, "apex": i.apex, "filled": list(i.filled),
                 "onset_s": video.time_of(i.onset), "offset_s": video.time_of(i.offset)}
@@ -173,7 +174,8 @@ def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list
             "engine": {"frames": stats.frames, "windows": stats.windows,
                        "reanchors": stats.extra.get("reanchors", 0), "detections": stats.extra.get("detections"),
                        "stages": _plain(getattr(stats, "stages", {})), "warnings": warnings[:20],
-                       "warning_count": len(warnings), "errors": errors},
+                       "warning_count": len(warnings), "errors": errors,
+                       "unreadable_frames": len(unreadable), "unreadable_examples": list(unreadable[:5])},
             "wall_s": wall_s}
 
 
@@ -186,7 +188,22 @@ def run_video(video: LongVideo, classifier, config: EngineConfig, bar) -> dict:
     engine.run()
     wall = time.perf_counter() - started
     events = [event_record(e, seen_at, video) for e, seen_at in collector.events]
-    return video_result(video, events, engine.stats(), collector.warnings, collector.errors, wall)
+    return video_result(video, events, engine.stats(), collector.warnings, collector.errors, wall, source.unreadable)
+
+
+def unreadable_frames(result: dict) -> int:
+    """Frames of a video's result that could not be read and were skipped (0 in results of an older mer-spot,
+    which did not count them)."""
+    return int(result["engine"].get("unreadable_frames", 0))
+
+
+def describe_unreadable(result: dict) -> str:
+    """"3 unreadable frames skipped (first: .../img012.jpg)" for a video's result, or ""."""
+    count = unreadable_frames(result)
+    if not count:
+        return ""
+    first = result["engine"].get("unreadable_examples") or ["?"]
+    return f"{count} unreadable frame{'' if count == 1 else 's'} skipped (first: {first[0]})"
 
 
 def run_videos(videos: Sequence[LongVideo], out_dir: Path, classifier, config: EngineConfig,
@@ -209,6 +226,9 @@ def run_videos(videos: Sequence[LongVideo], out_dir: Path, classifier, config: E
             write_text_atomic(result_path(out_dir, video.video_id), json.dumps(result, indent=1))
             for message in result["engine"]["errors"]:
                 write(f"mer-spot: {video.video_id}: error: {message}")
+            if unreadable_frames(result):
+                write(f"mer-spot: {video.video_id}: warning: {describe_unreadable(result)}; the video is scored "
+                      "without them")
             if on_done is not None:
                 on_done(result)
     finally:

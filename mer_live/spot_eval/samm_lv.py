@@ -97,4 +97,4 @@ def load_samm_lv(data_path: Path) -> SpotIndex:
                                numbers=numbers, fps=catalog.FPS[NAME], intervals=intervals))
     if not found:
         raise DatasetError(f"no SAMM long videos (folders like 006_1) in {frames_root}; check DATA_PATH")
-    return SpotIndex(name=NAME, videos=found, notes=notes)
+    return SpotIndex(name=NAME, videos=found, notes=notes, sheet=sheet_path)

@@ -21,6 +21,7 @@ class LongVideoSource(FrameSource):
         self.video = video
         self.name = f"{video.dataset} video {video.video_id}"
         self._times = video.times()
+        self.unreadable: list[str] = []     # frames that could not be read (the engine skips them): reported
 
     def frame_count(self) -> int | None:
         return len(self.video.frames)
@@ -34,6 +35,7 @@ class LongVideoSource(FrameSource):
         path = self.video.frames[self._index]
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)      # SAMM's grey frames come back as 3 equal channels
         if bgr is None:
+            self.unreadable.append(str(path))
             raise SourceError(f"cannot read frame {path}: the file is corrupt or not an image; replace it from "
                               f"the original dataset")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
