@@ -90,7 +90,7 @@ def test_loso_run_writes_every_output(full_run, synth_root):
     for s in subjects:
         for name in ("model.pt", "predictions.json", "result.json"):
             assert (full_run / "folds" / s / name).is_file(), (s, name)
-        assert list((full_run / "folds" / s / "visualize").glob("*.png"))
+    assert_one_clip_per_class_shown(full_run, synth_root)
     for name in ("report.json", "report.md", "confusion.png", "options.json", "final/model.pt", "final/result.json"):
         assert (full_run / name).is_file(), name
     tb = full_run / "tensorboard" / "tb"
@@ -134,8 +134,32 @@ def test_tensorboard_holds_what_the_original_code_logged(full_run):
     subject = tags(tb / "subjects" / "s02")
     assert [e.step for e in subject.Scalars("Loss/held-out")] == [1, 2]
     videos = tags(tb / "visualize")
-    gifs = [t for t in videos.Tags()["images"] if t.endswith("/video")]
-    assert len(gifs) == 9 and all(videos.Images(t)[0].encoded_image_string[:4] == b"GIF8" for t in gifs)
+    gifs = sorted(t for t in videos.Tags()["images"] if t.endswith("/video"))
+    # every epoch (steps 1 and 2), as the original: per fold 3 training + 3 held-out clips, the final model 3
+    assert len(gifs) == 3 * 6 + 3, gifs
+    assert {t.split("/")[0] for t in gifs} == {"s01", "s02", "s03", "final"}
+    assert [t.split("/")[1] for t in gifs].count("train") == 3 * 3 + 3
+    for tag in gifs:
+        shots = videos.Images(tag)
+        assert [e.step for e in shots] == [1, 2], tag
+        assert all(e.encoded_image_string[:4] == b"GIF8" for e in shots)
+
+
+def assert_one_clip_per_class_shown(out: Path, synth_root: Path) -> None:
+    """--visualize: the last epoch's strips hold one training and one held-out clip of each class."""
+    from mer_live.datasets import load_dataset
+
+    index = load_dataset(synth_root, "SMIC")
+    label_of = {c.clip_id: c.label for c in index.clips}
+    subject_of = {c.clip_id: c.subject for c in index.clips}
+    for folder in [out / "folds" / s for s in ("s01", "s02", "s03")] + [out / "final"]:
+        names = sorted(p.stem for p in (folder / "visualize").glob("*.png"))
+        for split in ("train", "held-out") if folder.name != "final" else ("train",):
+            clips = [n.removeprefix(f"{split}-") for n in names if n.startswith(f"{split}-")]
+            assert sorted(label_of[c] for c in clips) == [0, 1, 2], (folder, split, names)
+            held_out = [subject_of[c] == folder.name for c in clips]
+            assert all(held_out) if split == "held-out" else not any(held_out), (folder, split, clips)
+        assert len(names) == (3 if folder.name == "final" else 6), names
 
 
 def original_scores(cm: np.ndarray) -> tuple[float, float, float]:

@@ -65,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="TensorBoard curves for every held-out subject; without -tb they go under "
                                "OUT/tensorboard (the original code's -tb default '.')")
     original.add_argument("--visualize", action="store_true",
-                          help="sample held-out clips with their predictions: PNG strips, and with TensorBoard on, "
-                               "videos captioned with the true label and the class probabilities")
+                          help="after every epoch, one training and one held-out clip of each class with the "
+                               "model's prediction: with TensorBoard on, videos captioned with the true label and "
+                               "the class probabilities; the last epoch's as PNG strips in each fold's folder")
     more = p.add_argument_group("more options")
     more.add_argument("--out", "-o", default=None,
                       help="output folder (default runs/MODEL-DATASET, so the same command resumes)")

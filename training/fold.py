@@ -100,6 +100,7 @@ def predict(model: nn.Module, dataset: ClipDataset, options: TrainOptions,
 def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset, heldout_set: ClipDataset | None,
                 subject: str | None, device: torch.device, quiet: bool = False,
                 on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+                watch: Callable[[int, nn.Module], None] | None = None,
                 ctx: distributed.Context | None = None, attempt: int = 0) -> FoldOutcome:
     """Train for options.epochs; with a held-out set, evaluate it after every epoch.
 
@@ -193,6 +194,8 @@ def train_model(options: TrainOptions, num_classes: int, train_set: ClipDataset,
         outcome.epochs_run = epoch + 1
         if on_epoch is not None:
             on_epoch(epoch, record)
+        if watch is not None:
+            watch(epoch, model)
     bar.close()
     if outcome.per_epoch:
         outcome.collapse = collapse_reason(truth, guessed, outcome.per_epoch[-1]["train_uf1"], num_classes)

@@ -338,14 +338,16 @@ def load_fold(out_dir: Path, job: FoldJob) -> dict[str, Any]:
 
 
 def train_fold(job: FoldJob, options: TrainOptions, k: int, make_sets, device: torch.device, quiet: bool,
-               logger: FoldLogger, ctx: distributed.Context) -> tuple[FoldOutcome, list[dict[str, Any]]]:
+               logger: FoldLogger, ctx: distributed.Context,
+               watcher=lambda attempt: None) -> tuple[FoldOutcome, list[dict[str, Any]]]:
     """Train the fold; with --retry-collapsed N, again from another initialisation while it did not fit its
     training data (at most N more times). Every attempt is returned for the report; the last one counts."""
     attempts: list[dict[str, Any]] = []
     for attempt in range(options.retry_collapsed + 1):
         train_set, held_set = make_sets()
         outcome = train_model(options, k, train_set, held_set, job.subject, device, quiet=quiet,
-                              on_epoch=logger.epoch_callback(job.subject, attempt), ctx=ctx, attempt=attempt)
+                              on_epoch=logger.epoch_callback(job.subject, attempt), watch=watcher(attempt), ctx=ctx,
+                              attempt=attempt)
         attempts.append({"attempt": attempt + 1, "train_uf1": outcome.per_epoch[-1]["train_uf1"],
                          "collapsed": outcome.collapse})
         if outcome.collapse is None:
@@ -381,7 +383,11 @@ def run_job(job: FoldJob, options: TrainOptions, index: DatasetIndex, cache: Cli
     def make_sets():
         return dataset(train_clips, True), (dataset(held_clips, False) if held_clips else None)
 
-    outcome, attempts = train_fold(job, options, k, make_sets, device, quiet, logger, ctx)
+    def watcher(attempt):
+        return logger.clip_callback(job.subject, attempt, train_clips, held_clips, cache, index.class_names,
+                                    out_dir / job.folder)
+
+    outcome, attempts = train_fold(job, options, k, make_sets, device, quiet, logger, ctx, watcher)
     if ctx.rank != 0 and options.distribute == "ddp" and ctx.initialised:
         return None   # rank 0 holds the same outcome and writes it
     write_options(out_dir, options)
@@ -400,7 +406,7 @@ def run_job(job: FoldJob, options: TrainOptions, index: DatasetIndex, cache: Cli
     info["heldout_scores"] = {"acc": result["last"]["acc"], "uf1": result["last"]["uf1"]}
     write_text_atomic(folder / "predictions.json", json.dumps(predictions, indent=1))
     save_checkpoint(folder / "model.pt", Checkpoint(spec, outcome.model.state_dict(), info))
-    logger.fold_done(job.subject, cache, held_clips, predictions, index.class_names, folder)
+    logger.fold_done(job.subject)
     write_text_atomic(folder / "result.json", json.dumps(result, indent=2))  # last: marks the fold finished
     return result
 

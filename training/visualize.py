@@ -5,8 +5,11 @@
   table, and the final model's curves; as the original code (Hong et al. 2022) logged them.
 - --subtb: the same curves for every held-out subject. Without -tb it logs under OUT/tensorboard, as the
   original code's -tb default "." did; it never logs nothing.
-- --visualize: sample held-out clips with their predictions as PNG strips in each fold's folder, and with
-  -tb (or --subtb) as TensorBoard videos captioned with the true label and the class probabilities.
+- --visualize: after every epoch, one training clip and one held-out clip of each class (the first of the
+  class in each set; a class the held-out subject lacks has none), as the original code showed them, with the
+  model's prediction: with -tb (or --subtb) TensorBoard videos captioned with the true label and the class
+  probabilities, one step per epoch; and the last epoch's PNG strips in each fold's visualize/ folder.
+  Training clips are shown un-augmented.
 
 TensorBoard's add_video needs moviepy, which the project does not depend on; the videos are written as the
 same GIF image summaries add_video writes, encoded with Pillow.
@@ -24,7 +27,6 @@ from mer_live.frames import write_frame
 from training.cache import ClipCache
 from training.options import TrainOptions
 
-SAMPLES_PER_FOLD = 4
 FRAMES_PER_STRIP = 8
 TILE = 96
 VIDEO_SIDE = 160
@@ -125,6 +127,30 @@ def hparams(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def first_of_each_class(clips: Sequence, num_classes: int) -> list:
+    """The first clip of each class, in class order (classes without a clip are skipped)."""
+    first: dict[int, Any] = {}
+    for clip in clips:
+        first.setdefault(clip.label, clip)
+    return [first[k] for k in range(num_classes) if k in first]
+
+
+def clip_probabilities(model, features: Sequence[np.ndarray]) -> list[list[float]]:
+    """The model's class probabilities for un-augmented clips (T, C, H, W), in eval mode; the model's mode is
+    left as it was (training sets it again at every epoch's start)."""
+    import torch
+
+    if not features:
+        return []
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(np.stack(features)).to(device)).float()
+    model.train(was_training)
+    return torch.softmax(logits, dim=1).cpu().tolist()
+
+
 class FoldLogger:
     """TensorBoard writers and sample strips for the folds this process runs (none when `writes` is False)."""
 
@@ -167,27 +193,41 @@ class FoldLogger:
 
         return log
 
-    def fold_done(self, subject: str, cache: ClipCache, held_clips: Sequence, predictions: dict[str, Any],
-                  class_names: Sequence[str], folder: Path) -> None:
+    def clip_callback(self, subject: str | None, attempt: int, train_clips: Sequence, held_clips: Sequence,
+                      cache: ClipCache, class_names: Sequence[str],
+                      folder: Path) -> Callable[[int, Any], None] | None:
+        """With --visualize: a function (epoch, model) that shows the fold's sample clips after that epoch."""
+        if not self.options.visualize or not self.writes:
+            return None
+        shown = [("train", c) for c in first_of_each_class(train_clips, len(class_names))]
+        shown += [("held-out", c) for c in first_of_each_class(held_clips, len(class_names))]
+        group = "final" if subject is None else safe_name(subject)
+        if attempt:
+            group += f"-attempt{attempt + 1}"
+
+        def show(epoch: int, model) -> None:
+            probabilities = clip_probabilities(model, [cache.features(c.frames) for _, c in shown])
+            writer = self._writer("visualize")
+            last = epoch + 1 == self.options.epochs
+            for (split, clip), probs in zip(shown, probabilities):
+                pred = int(np.argmax(probs))
+                prepared = cache.get(clip.frames) if writer is not None or last else None
+                if writer is not None:
+                    video = captioned_video(prepared.frames, f"{split}, true: {class_names[clip.label]}",
+                                            " ".join(f"{n} {p:.2f}" for n, p in zip(class_names, probs)))
+                    tag = f"{group}/{split}/{safe_name(clip.clip_id)}/video"
+                    writer._get_file_writer().add_summary(video_summary(tag, video), epoch + 1)
+                if last:
+                    caption = (f"{split} {clip.clip_id}: true {class_names[clip.label]}, predicted "
+                               f"{class_names[pred]} ({probs[pred]:.2f})")
+                    strip = clip_strip(prepared.frames, prepared.flow, caption)
+                    write_frame(folder / "visualize" / f"{split}-{safe_name(clip.clip_id)}.png", strip)
+
+        return show
+
+    def fold_done(self, subject: str) -> None:
         for name in [n for n in self._writers if n.startswith(f"subjects/{safe_name(subject)}")]:
             self._close(name)
-        if not self.options.visualize:
-            return
-        writer = self._writer("visualize")
-        for i, clip in enumerate(held_clips[:SAMPLES_PER_FOLD]):
-            prepared = cache.get(clip.frames)
-            pred = predictions["pred_last"][i]
-            probs = predictions["probs_last"][i]
-            caption = f"{clip.clip_id}: true {class_names[clip.label]}, predicted {class_names[pred]} ({probs[pred]:.2f})"
-            strip = clip_strip(prepared.frames, prepared.flow, caption)
-            write_frame(folder / "visualize" / f"{safe_name(clip.clip_id)}.png", strip)
-            if writer is not None:
-                tag = f"{safe_name(subject)}/{safe_name(clip.clip_id)}"
-                writer.add_image(tag, strip, dataformats="HWC")
-                video = captioned_video(prepared.frames, f"true: {class_names[clip.label]}",
-                                        " ".join(f"{n} {p:.2f}" for n, p in zip(class_names, probs)))
-                writer._get_file_writer().add_summary(video_summary(f"{tag}/video", video), 0)
-        self._close("visualize")
 
     def report_done(self, report: dict[str, Any], folds: Sequence[dict[str, Any]]) -> None:
         """The LOSO curves, per-epoch and best confusion figures, the hparams table and the report text."""
