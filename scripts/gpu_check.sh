@@ -8,6 +8,8 @@
 #   env       nvidia-smi, Python / torch / CUDA versions, onnxruntime's providers
 #   ort-cuda  a tiny ONNX graph on CUDAExecutionProvider via onnxruntime.preload_dlls() (what mer-live does);
 #             if that fails, again with LD_LIBRARY_PATH set to the nvidia-* wheels' lib folders (kept after)
+#   bench-flow    benchmarks/bench_flow.py --cuda on (OpenCV vs torch flow per 16-pair window, CPU and CUDA, with
+#             each torch run's end-point error against OpenCV), before anything else loads the CPUs
 #   export-paper  (in the background, beside the tests) the paper's model (ch3_1_fusion_cnn_like base,
 #             16 x 224 px, GRAY_OF, random weights) through mer-export to ONNX
 #   tests     the suite without the Qt tests (PySide6 is not installed), tests/test_gpu.py included
@@ -239,6 +241,14 @@ EOF
     return $rc
 }
 
+bench_flow() {
+    if [ "$DRY" = 1 ]; then
+        "$PY" benchmarks/bench_flow.py --sizes 64 --repeats 2 --cuda auto
+    else
+        "$PY" benchmarks/bench_flow.py --sizes 112 224 --repeats 5 --cuda on
+    fi
+}
+
 bench_onnx() {
     if [ "$DRY" = 1 ]; then
         "$PY" benchmarks/bench_onnx.py --cases demo --cuda auto
@@ -302,6 +312,7 @@ if [ "$LAST_RC" != 0 ]; then
         step ort-cuda-ldpath 45 ort_cuda
     fi
 fi
+step bench-flow 60 bench_flow
 # The paper model's export is CPU work: it runs beside the tests, and ends before any timing starts.
 step_bg export-paper 170 export_paper
 step tests 250 tests
@@ -313,7 +324,7 @@ step bench-live 120 bench_live
 # What matters of the log, on stdout too (in case the files do not come back).
 echo
 echo "----- digest of $LOG"
-grep -aE '^=====|cuda_session_runs|"session_providers"|"error"|"ort_providers"|"gpu"|"torch"|"onnxruntime"|LD_LIBRARY_PATH=|passed|failed|^(FAILED|ERROR) |test_gpu|CUDA|fp32:|speed-up|goals:|fps |predictions/s|latency|model alone|export \(|^model |^wrote |verification \(|Error|error:' "$LOG" \
+grep -aE '^=====|cuda_session_runs|"session_providers"|"error"|"ort_providers"|"gpu"|"torch"|"onnxruntime"|LD_LIBRARY_PATH=|passed|failed|^(FAILED|ERROR) |test_gpu|CUDA|fp32:|speed-up|goals:|fps |predictions/s|latency|ms/window|opencv, |torch c|OVER THE TOLERANCE|model alone|export \(|^model |^wrote |verification \(|Error|error:' "$LOG" \
     | grep -v '^\s*$' | cut -c1-240 | tail -c 9000
 {
     printf '\n%-18s %-26s %8s\n' step status seconds
