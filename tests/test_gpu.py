@@ -3,6 +3,7 @@
 - mer-train with -gpu 0 and --amp trains on the GPU and writes a checkpoint that exports on the CPU.
 - OnnxClassifier on ONNX Runtime's CUDA provider gives the CPU provider's probabilities (to 1e-3).
 - An fp16 export runs on the CUDA provider and stays within the exporter's fp16 tolerance of PyTorch fp32.
+- mer_live.torch_flow on CUDA gives OpenCV's flow within its stated tolerance, and `auto` picks it there.
 """
 from __future__ import annotations
 
@@ -137,3 +138,25 @@ def test_fp16_export_runs_on_cuda_within_the_fp16_tolerance(checkpoint):
     with torch.no_grad():
         expected = torch.softmax(net(torch.from_numpy(x)), dim=-1).numpy()
     assert np.abs(probs - expected).max() <= FP16_PROBS_TOLERANCE
+
+
+@needs_torch_cuda
+def test_torch_flow_on_cuda_is_opencvs_within_the_tolerance():
+    import cv2
+
+    from mer_live.flow import FlowBackend, choose_flow_backend, clip_flow
+    from mer_live.synthetic.render import MOTIONS, motion_field, random_look, render_frames, render_still
+    from mer_live.torch_flow import EPE_MEAN_TOLERANCE, EPE_P95_TOLERANCE
+
+    assert choose_flow_backend("auto") == FlowBackend("torch", "cuda")
+    rng = np.random.default_rng(3)
+    look = random_look(rng, (224, 224), raw=False)
+    amplitude = np.sin(np.linspace(0, np.pi, 17)) * 2.0
+    frames = render_frames(look, render_still(look), motion_field(look, MOTIONS["smile"]), amplitude, rng, 1.0)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (128, 160)).astype(np.uint8), (0, 0), 2.0)
+    moved = cv2.warpAffine(texture, np.float32([[1, 0, 6.4], [0, 1, -3.3]]), (160, 128), borderMode=cv2.BORDER_REFLECT)
+    for clip in (frames, np.stack([texture, moved])):
+        ours, reference = clip_flow(clip, backend=FlowBackend("torch", "cuda")), clip_flow(clip)
+        epe = np.hypot(ours[..., 1] - reference[..., 1], ours[..., 2] - reference[..., 2]).reshape(len(ours), -1)
+        assert epe.mean(axis=1).max() <= EPE_MEAN_TOLERANCE
+        assert np.percentile(epe, 95, axis=1).max() <= EPE_P95_TOLERANCE
