@@ -141,16 +141,26 @@ def _sample(r: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def _edge_weights(h: int, w: int, device, dtype) -> torch.Tensor:
-    """(H, W) weights damping the equations of the outermost pixels, whose expansions saw replicated edges."""
-    def ramp(size: int) -> torch.Tensor:
+    """(H, W) weights damping the equations of the outermost pixels, whose expansions saw replicated edges.
+
+    Under 10 px a side OpenCV's test for the band (an unsigned comparison) misses its outermost pixels unless
+    the other axis puts them in its band; that is kept, so tiny frames agree too."""
+    band = len(EDGE_DAMPING)
+
+    def ramp(size: int) -> tuple[torch.Tensor, torch.Tensor]:
         v = torch.ones(size, dtype=torch.float64)
         for i, d in enumerate(EDGE_DAMPING):
             if i < size:
                 v[i] *= d
                 v[size - 1 - i] *= d
-        return v
+        wrap = 2 ** 32
+        in_band = torch.tensor([(i - band) % wrap >= (size - 2 * band) % wrap for i in range(size)])
+        return v, in_band
 
-    return (ramp(h)[:, None] * ramp(w)[None, :]).to(device=device, dtype=dtype)
+    (wy, by), (wx, bx) = ramp(h), ramp(w)
+    weights = wy[:, None] * wx[None, :]
+    weights = torch.where(by[:, None] | bx[None, :], weights, torch.ones_like(weights))
+    return weights.to(device=device, dtype=dtype)
 
 
 def _equations(r0: torch.Tensor, r1: torch.Tensor, flow: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
@@ -200,7 +210,9 @@ def pyramid_levels(height: int, width: int, pyr_scale: float, levels: int) -> in
 def _level_image(frames: torch.Tensor, scale: float, size: tuple[int, int]) -> torch.Tensor:
     sigma = (1.0 / scale - 1.0) * 0.5
     ksize = max(round(sigma * 5) | 1, 3)
-    blurred = _separable(frames, gaussian_kernel(ksize, sigma), "reflect")
+    # OpenCV reflects about the edge pixel; a 1-pixel side has nothing to reflect, so it repeats
+    mode = "reflect" if min(frames.shape[-2:]) > 1 else "replicate"
+    blurred = _separable(frames, gaussian_kernel(ksize, sigma), mode)
     if blurred.shape[-2:] == size:
         return blurred
     return F.interpolate(blurred, size=size, mode="bilinear", align_corners=False)
