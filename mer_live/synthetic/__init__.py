@@ -9,6 +9,7 @@ importing only those above it:
 - `stream`: a still face with micro-motions at known times (`make_stream`), for the demo and the engine.
 - `distractors`: long streams with micro-expressions among blinks, talk and head motion (the spotter's set).
 - `gaussian`: a second generator that shares nothing with `render` (other faces, per-subject motions).
+- `paste`: micro-motions pasted into REAL video at seeded times, with camera noise (the real-video benchmark).
 - `cli`: `mer-synth`.
 
 The names below are re-exported so `from mer_live.synthetic import make_dataset` keeps working; code in this
