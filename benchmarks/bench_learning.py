@@ -1,6 +1,6 @@
 """Does the training protocol learn, robustly? A grid of small LOSO runs, printed side by side.
 
-Grid: seeds x synthetic generators x learning rates x batch sizes (x recipes). Each cell is a full LOSO of
+Grid: seeds x synthetic generators x learning rates x batch sizes (x recipes) (x --augment-orders). Each cell is a full LOSO of
 a nano fusion model (ch3_1_fusion_cnn_like, GRAY_OF); each seed draws a new data set and a new training
 seed. Per cell it prints the honest UF1 over seeds (mean, spread, min..max), the fraction of folds whose
 model did not fit its own training data (the collapse guard), and the wall time per run.
@@ -21,6 +21,8 @@ work per run) and is slow on a CPU.
     python benchmarks/bench_learning.py                        # the default grid, report seeds
     python benchmarks/bench_learning.py --seeds 0 1 2          # the tuning seeds
     python benchmarks/bench_learning.py --full                 # the issue's scale
+    python benchmarks/bench_learning.py --lrs 1e-3 --batch-sizes 4 --augment-orders warp-flow original
+                                                               # flow warped vs recomputed after augmenting
     python benchmarks/bench_learning.py --defaults-check       # mer-train's recipe (lr 1e-5) on the gaussian
                                                                # generator at the issue's scale: does every fold fit?
     python benchmarks/bench_learning.py --gpu-speed            # GPU: seconds per epoch at 224 px / 16 frames,
@@ -40,6 +42,7 @@ from pathlib import Path
 from mer_live.synthetic.layouts import make_dataset
 from mer_live.synthetic.gaussian import make_gaussian_smic
 from training import cli
+from training.data import AUGMENT_ORDERS
 
 GENERATORS = ("project", "gaussian")
 RECIPES = {"paper": [], "stable": ["--warmup-epochs", "2", "--lr-schedule", "cosine", "--clip-grad", "1.0"]}
@@ -59,11 +62,11 @@ def make_data(generator: str, root: Path, args: argparse.Namespace, seed: int) -
 
 
 def train(root: Path, out: Path, cache: Path, args: argparse.Namespace, lr: float, batch_size: int, seed: int,
-          recipe: list[str], epochs: int) -> tuple[dict, float]:
+          recipe: list[str], epochs: int, augment_order: str = "warp-flow") -> tuple[dict, float]:
     argv = [MODEL, str(root), "SMIC", "--variant", "nano", "-feature", "GRAY_OF", "-imgsize", str(args.image_size),
             "-num_frames", str(args.num_frames), "-bs", str(batch_size), "-lr", str(lr), "-ep", str(epochs),
             "--imbalanced_sampler", "--out", str(out), "--cache-dir", str(cache), "--seed", str(seed),
-            "--no-progress", *recipe]
+            "--no-progress", "--augment-order", augment_order, *recipe]
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         rc = cli.main(argv)
@@ -82,8 +85,9 @@ def grid(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    cells = [(g, r, lr, bs) for g in args.generators for r in args.recipes for lr in args.lrs
-             for bs in args.batch_sizes if r == "paper" or lr > PAPER_LR]   # the recipes are for higher rates
+    cells = [(g, r, lr, bs, o) for g in args.generators for r in args.recipes for lr in args.lrs
+             for bs in args.batch_sizes for o in args.augment_orders
+             if r == "paper" or lr > PAPER_LR]   # the recipes are for higher rates
     results: dict[tuple, list[tuple[float, int, int, float]]] = {c: [] for c in cells}
     print(f"{MODEL} (nano), GRAY_OF, {args.image_size} px, {args.num_frames} frames, {args.epochs} epochs, "
           f"{args.subjects} subjects x 3 classes x {args.clips_per_class} clips, seeds {' '.join(map(str, args.seeds))}, "
@@ -94,21 +98,21 @@ def grid(args: argparse.Namespace) -> None:
                 root = Path(tmp) / f"{generator}-{seed}"
                 make_data(generator, root, args, seed)
                 for cell in [c for c in cells if c[0] == generator]:
-                    _, recipe, lr, bs = cell
-                    out = Path(tmp) / "runs" / f"{generator}-{seed}-{recipe}-{lr:g}-{bs}"
+                    _, recipe, lr, bs, order = cell
+                    out = Path(tmp) / "runs" / f"{generator}-{seed}-{recipe}-{lr:g}-{bs}-{order}"
                     report, seconds = train(root, out, Path(tmp) / "cache", args, lr, bs, seed, RECIPES[recipe],
-                                            args.epochs)
+                                            args.epochs, order)
                     collapsed = len(report["collapsed_folds"])
                     results[cell].append((report["honest"]["uf1"], collapsed, report["folds"], seconds))
-                    print(f"  {generator:8s} seed {seed:3d} {recipe:6s} lr {lr:<7g} bs {bs}: honest UF1 "
+                    print(f"  {generator:8s} seed {seed:3d} {recipe:6s} lr {lr:<7g} bs {bs} {order:9s}: honest UF1 "
                           f"{report['honest']['uf1']:.3f}, {collapsed}/{report['folds']} folds did not fit, "
                           f"{seconds:.0f} s", flush=True)
-    print("\ngenerator  recipe  lr      batch  honest UF1 mean ± sd (min..max)   did not fit   wall s/run")
+    print("\ngenerator  recipe  lr      batch  augment    honest UF1 mean ± sd (min..max)   did not fit   wall s/run")
     for cell in cells:
         rows = results[cell]
-        generator, recipe, lr, bs = cell
+        generator, recipe, lr, bs, order = cell
         collapsed, folds = sum(r[1] for r in rows), sum(r[2] for r in rows)
-        print(f"{generator:10s} {recipe:7s} {lr:<7g} {bs:5d}  {spread([r[0] for r in rows]):33s} "
+        print(f"{generator:10s} {recipe:7s} {lr:<7g} {bs:5d}  {order:9s}  {spread([r[0] for r in rows]):33s} "
               f"{collapsed:2d}/{folds:<2d} {collapsed / folds:4.0%}   {statistics.mean(r[3] for r in rows):8.0f}")
     print("did not fit: folds whose model ended predicting one class, or near chance, on its own training data "
           "(the collapse guard); wall time on this machine as it was loaded")
@@ -176,6 +180,8 @@ def main() -> None:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 4])
     p.add_argument("--recipes", nargs="+", choices=tuple(RECIPES), default=["paper", "stable"],
                    help="'stable' runs only at rates above the paper's 1e-5")
+    p.add_argument("--augment-orders", nargs="+", choices=AUGMENT_ORDERS, default=["warp-flow"],
+                   help="mer-train --augment-order values to compare")
     p.add_argument("--subjects", type=int, default=4)
     p.add_argument("--clips-per-class", type=int, default=3)
     p.add_argument("--source-size", type=int, default=64, help="side of the generated frames")

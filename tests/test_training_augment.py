@@ -22,22 +22,59 @@ def moving_texture(size=96, steps=3, shift=(0.8, 0.4), turn_deg=1.0, seed=0):
     return np.clip(np.stack(frames), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("params", [
-    AugmentParams(flip=True),
-    AugmentParams(angle_deg=9.0, scale=1.08),
-    AugmentParams(angle_deg=-7.0, scale=0.92, flip=True),
+def vector_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean |a - b| of the (dx, dy) planes over the mean length of b's vectors, and their correlation."""
+    a, b = a[..., 1:3], b[..., 1:3]
+    return float(np.abs(a - b).mean() / np.linalg.norm(b, axis=-1).mean()), float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.mark.parametrize("params, whole_limit", [
+    (AugmentParams(flip=True), 1e-6),
+    (AugmentParams(angle_deg=9.0, scale=1.08), 0.03),
+    (AugmentParams(angle_deg=-7.0, scale=0.92, flip=True), 0.10),
 ])
-def test_augmented_flow_matches_flow_of_augmented_frames(params):
+def test_warped_flow_against_flow_recomputed_on_the_augmented_frames_over_the_whole_image(params, whole_limit):
+    """--augment-order warp-flow's premise, on a texture moving everywhere: the interior agrees to 1 %, the whole
+    image to `whole_limit` (Farneback sees other borders: a shrunk image reflects its edges into view).
+    Synthetic faces, whose motion is local, differ more: benchmarks/bench_data_cache.py measures it (README)."""
     frames = moving_texture()
-    cached = augment_flow(clip_flow(frames), params)
+    warped = augment_flow(clip_flow(frames), params)
     recomputed = clip_flow(augment_frames(frames, params))
+    whole, whole_corr = vector_difference(warped, recomputed)
     inner = (slice(None), slice(24, -24), slice(24, -24))
-    for channel, name in enumerate(("magnitude", "dx", "dy")):
-        a, b = cached[inner + (channel,)].ravel(), recomputed[inner + (channel,)].ravel()
-        rel = np.abs(a - b).mean() / np.abs(b).mean()
-        assert rel < 0.15, f"{name}: mean relative error {rel:.3f}"
-        corr = np.corrcoef(a, b)[0, 1]
-        assert corr > 0.9, f"{name}: correlation {corr:.3f}"
+    interior, interior_corr = vector_difference(warped[inner], recomputed[inner])
+    assert whole <= whole_limit and whole_corr > 0.95, (whole, whole_corr)
+    assert interior < 0.01 and interior_corr > 0.999, (interior, interior_corr)
+    np.testing.assert_allclose(warped[..., 0], np.hypot(warped[..., 1], warped[..., 2]), rtol=1e-5, atol=1e-5)
+
+
+def test_original_augment_order_recomputes_flow_on_the_augmented_cached_frames(synth_root, tmp_path):
+    """--augment-order original: the cached frames augmented, then their flow, over the whole image; a draw
+    without any transform gives the cached features."""
+    from mer_live.datasets import load_dataset
+    from training.cache import ClipCache
+    from training.data import ClipDataset
+
+    clips = load_dataset(synth_root, "SMIC").clips[:3]
+    cache = ClipCache(4, (32, 32), "linear", "GRAY_OF", tmp_path / "cache")
+
+    def dataset(order):
+        return ClipDataset([c.frames for c in clips], [c.label for c in clips], cache, "GRAY_OF", 4, True, order)
+
+    original, warp = dataset("original"), dataset("warp-flow")
+    seeds = {}
+    for seed in range(200):
+        params = draw_params(np.random.default_rng(seed))
+        kind = "identity" if params.is_identity else "rotated" if params.angle_deg else None
+        seeds.setdefault(kind, (seed, params))
+    seed, params = seeds["rotated"]
+    for i, clip in enumerate(clips):
+        frames = augment_frames(cache.get(clip.frames).frames, params)
+        expected = compose_features(frames, clip_flow(frames), "GRAY_OF", 4)
+        np.testing.assert_array_equal(original.features(i, seed), expected)
+        assert not np.array_equal(warp.features(i, seed)[:, :3], expected[:, :3])
+        identity_seed = seeds["identity"][0]
+        np.testing.assert_array_equal(original.features(i, identity_seed), cache.features(clip.frames))
 
 
 def test_mirror_negates_dx_and_mirrors_the_field():

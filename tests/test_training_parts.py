@@ -123,6 +123,8 @@ def test_new_options_leave_old_run_folders_resumable():
     assert set(plain) == set(TrainOptions.RESULT_KEYS) | {"optimizer"}
     tuned = TrainOptions("ch3_1_fusion_cnn_like", "/data", "SMIC", warmup_epochs=2, clip_grad=1.0).identity()
     assert tuned["warmup_epochs"] == 2 and tuned["clip_grad"] == 1.0 and "lr_schedule" not in tuned
+    original_order = TrainOptions("ch3_1_fusion_cnn_like", "/data", "SMIC", augment_order="original").identity()
+    assert original_order["augment_order"] == "original"        # a run in the other order never resumes this one
 
 
 def test_syncbatchnorm_conversion_keeps_checkpoints_loadable_into_the_plain_model():

@@ -6,7 +6,10 @@ horizontal flip (p 0.5).
 (The resize happens before caching.) Flow is a field of displacement vectors, so a geometric transform
 moves it twice: the field is warped like an image and every vector is mapped by the transform's linear
 part (a mirror negates dx; a rotation/scale rotates/scales (dx, dy)); the magnitude is then recomputed.
-tests/test_training_augment.py checks this agrees with recomputing flow on the augmented frames.
+This approximates recomputing flow on the augmented frames (the original code's order, --augment-order
+original): exact for a mirror, not for rotation or scale, where Farneback sees other borders
+(tests/test_training_augment.py bounds it on a moving texture; benchmarks/bench_data_cache.py measures it on
+synthetic faces).
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from mer_live.flow import FLOW_CHOICES
 from mer_live.interpolation import INTERPOLATIONS
 from mer_live.models import VARIANTS
 from mer_live.spec import SPEC_BOUNDS
+from training.data import AUGMENT_ORDERS
 from training.distributed import DISTRIBUTE_MODES
 from training.options import TrainingError, TrainOptions
 from training.schedule import LR_SCHEDULES
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="N", help="re-train a fold whose model did not fit its own training data (one class, or "
                              "train UF1 near chance) from another initialisation, up to N times; the report "
                              "lists every retry")
+    more.add_argument("--augment-order", dest="augment_order", choices=AUGMENT_ORDERS,
+                      default=TrainOptions.augment_order,
+                      help="how an augmented clip gets its flow: 'warp-flow' warps the flow cached before "
+                           "augmentation with the frames; 'original' computes flow again on the augmented "
+                           "frames, the original code's order (one flow computation per clip per epoch)")
     more.add_argument("--distribute", choices=DISTRIBUTE_MODES, default=TrainOptions.distribute,
                       help="under torchrun: 'folds' shares whole folds out across ranks; 'ddp' trains every fold "
                            "on all ranks together (DistributedDataParallel, each -bs batch split across ranks; "

@@ -51,6 +51,7 @@ class TrainOptions:
     clip_grad: float | None = None   # max gradient norm; None: no clipping (the paper's recipe)
     retry_collapsed: int = 0         # re-train a fold that did not fit its training data, up to N times
     distribute: str = "folds"        # under torchrun: training.distributed.DISTRIBUTE_MODES
+    augment_order: str = "warp-flow"  # training.data.AUGMENT_ORDERS
     flow: str = "auto"               # mer_live.flow.FLOW_CHOICES: auto = torch on the training GPU, else OpenCV
 
     # Options that change what a run computes; a resume must match them. The rest (where logs go, how
@@ -63,7 +64,7 @@ class TrainOptions:
     # Result-defining options added later: part of a run's identity only when they differ from these
     # defaults, so folders written before them still resume.
     LATER_RESULT_DEFAULTS = {"lr_schedule": "constant", "warmup_epochs": 0, "clip_grad": None,
-                             "retry_collapsed": 0, "distribute": "folds"}
+                             "retry_collapsed": 0, "distribute": "folds", "augment_order": "warp-flow"}
 
     def output_dir(self) -> Path:
         """Deterministic default, so re-running the same command resumes the same run."""

@@ -41,7 +41,7 @@ from mer_live.spec import ModelSpec
 from training import distributed
 from training.cache import ClipCache, default_cache_dir
 from training.collapse import advice
-from training.data import ClipDataset
+from training.data import AUGMENT_ORDERS, ClipDataset
 from training.figures import test_selected_epoch
 from training.fold import FoldOutcome, build_model, train_model
 from training.options import TrainingError, TrainOptions
@@ -219,6 +219,8 @@ def check_recipe(options: TrainOptions) -> None:
         raise TrainingError(f"--clip-grad must be a positive gradient norm (e.g. 1.0), got {options.clip_grad}")
     if options.retry_collapsed < 0:
         raise TrainingError(f"--retry-collapsed must be 0 or more, got {options.retry_collapsed}")
+    if options.augment_order not in AUGMENT_ORDERS:
+        raise TrainingError(unknown_choice("augment order", options.augment_order, AUGMENT_ORDERS))
     if options.distribute not in distributed.DISTRIBUTE_MODES:
         raise TrainingError(f"unknown --distribute {options.distribute!r}; choose one of "
                             f"{', '.join(distributed.DISTRIBUTE_MODES)}")
@@ -378,7 +380,7 @@ def run_job(job: FoldJob, options: TrainOptions, index: DatasetIndex, cache: Cli
 
     def dataset(clips, augment):
         return ClipDataset([c.frames for c in clips], [c.label for c in clips], cache, options.feature,
-                           options.num_frames, augment)
+                           options.num_frames, augment, options.augment_order)
 
     def make_sets():
         return dataset(train_clips, True), (dataset(held_clips, False) if held_clips else None)

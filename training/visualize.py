@@ -119,7 +119,7 @@ def hparams(options: dict[str, Any]) -> dict[str, Any]:
     """The run's options as TensorBoard hparams values (numbers, strings, booleans)."""
     keep = ("model", "dataset", "variant", "feature", "interpolation", "num_frames", "image_size", "batch_size", "lr",
             "epochs", "imbalanced_sampler", "seed", "amp", "lr_schedule", "warmup_epochs", "clip_grad",
-            "retry_collapsed", "distribute")
+            "retry_collapsed", "distribute", "augment_order")
     out = {}
     for key in keep:
         value = options.get(key)
