@@ -53,7 +53,8 @@ class PastedMotion:
         if self.sides not in SIDES:
             raise ValueError(f"pasted motion sides must be one of {SIDES}, got {self.sides!r}")
         if not self.onset < self.apex < self.offset:
-            raise ValueError(f"a pasted motion needs onset < apex < offset, got {self.onset}, {self.apex}, {self.offset}")
+            raise ValueError(f"a pasted motion needs onset < apex < offset, got {self.onset}, {self.apex}, "
+                             f"{self.offset}")
         if not 0.0 <= self.remain <= 1.0 or self.release_s <= 0 or self.amplitude_px <= 0:
             raise ValueError("pasted motion remain must be in [0, 1], release and amplitude > 0")
 
@@ -126,8 +127,9 @@ def find_points(frames, detector, every: int = 1, max_side: int | None = 320) ->
 
 def smooth_points(points: np.ndarray, sigma_frames: float = 2.0, max_gap: int = 6) -> np.ndarray:
     """(T, 5, 2) per-frame landmarks, NaN where none was found: gaps of up to `max_gap` frames filled
-    linearly (at either end, with the nearest points), then a Gaussian over time (MTCNN's points jitter by about a pixel from frame to frame, which
-    would shake the pasted warp). Frames still without points stay NaN."""
+    linearly (at either end, with the nearest points), then a Gaussian over time (MTCNN's points jitter by
+    about a pixel from frame to frame, which would shake the pasted warp). Frames still without points stay
+    NaN."""
     points = np.array(points, np.float64)
     if points.ndim != 3 or points.shape[1:] != (POINTS, 2):
         raise ValueError(f"landmarks must be (T, 5, 2), got {points.shape}")
@@ -221,14 +223,16 @@ def degrade(frame: np.ndarray, rng: np.random.Generator, read_noise: float = 1.5
     sigma = np.sqrt(read_noise ** 2 + shot_noise * x)
     x += sigma * rng.standard_normal(x.shape, dtype=np.float32)
     noisy = np.clip(np.rint(x), 0, 255).astype(np.uint8)
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def frames_with_face(points: np.ndarray, fps: float, motion: PastedMotion) -> bool:
-    """Whether the landmarks are known on every frame from a motion's onset until it has faded."""
+    """Whether the landmarks are known on every frame from a motion's onset to its offset (its fade is
+    pasted only on frames where they are)."""
     first = max(0, int(math.floor(motion.onset * fps)))
-    last = min(len(points) - 1, int(math.ceil(motion.end * fps)))
+    last = min(len(points) - 1, int(math.ceil(motion.offset * fps)))
     return last >= first and not np.isnan(points[first:last + 1]).any()

@@ -1,0 +1,268 @@
+"""Spotting on real faces: micro-motions pasted into real videos (issue 20, item 7), tuning and judging apart.
+
+    python benchmarks/bench_real_spotting.py [--split tune|judge|all] [--seeds 20-24] [--record [FILE]]
+
+Each video of tests/data/real (README there: source, licence, sha256) gets micro-motions pasted in with
+mer_live.synthetic.paste: 1.5-3 px in the frame, 0.2-0.5 s, at the brows, the eyes' outer corners, the
+nose wings or the mouth corners, placed from MTCNN's points on every frame; 40-100 % of the peak is
+still there at the offset, then it fades over 1-3 s. Onsets, sites and sizes come from the seed and the
+video's name alone, before anything runs, and are printed and recorded; each seed of --seeds draws other
+motions (and noise) on the same videos. Every frame then gets camera
+noise and a JPEG pass at quality 80, and the live engine runs offline on it (EngineConfig() defaults, no
+classifier). The same videos with the same noise and no pasted motion give the false events of the
+clean video.
+
+Reported per video and pooled:
+- micro recall: pasted motions matched one-to-one by a micro event with IoU >= 0.5 (bench_distractors'
+  `matches`); "hit": any micro event overlaps the motion's onset-offset;
+- false micro events per minute: micro events that overlap no pasted onset-offset, per minute of video,
+  with and without the pasted motions;
+- watched: the share of face frames (MTCNN found a face in the pasting pass) on which the spotter's
+  state after the frame was "watching"; the rest split into settling, paused-motion,
+  paused-registration and "no box" (the engine held no face box, so the spotter never saw the frame).
+
+The split is fixed (VIDEOS below): the spotter's settings may be tuned on "tune" only; "judge" is the
+figure that counts.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import datetime
+import hashlib
+import json
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_distractors import matches, seed_list  # noqa: E402
+from mer_live.streaming.engine import Engine, EngineConfig  # noqa: E402
+from mer_live.streaming.sources import FrameSource, VideoFileSource  # noqa: E402
+from mer_live.streaming.spotting import SPOTTER_STATES  # noqa: E402
+from mer_live.synthetic.paste import (degrade, draw_motions, find_points, frames_with_face, paste,  # noqa: E402
+                                      smooth_points)
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "real"
+RECORDS = ROOT / "benchmarks" / "records"
+# name -> (file in tests/data/real, split). Fixed: the tuning video never judges.
+VIDEOS = {
+    "wolfgang": ("WolfgangLanger_Pexels.mp4", "tune"),
+    "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
+    "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
+    "cheong_single": ("pyfeat_single_face.mp4", "judge"),
+    "cheong_face_noface": ("pyfeat_face_noface.mov", "judge"),
+    "cheong_noface_face": ("pyfeat_noface_face.mov", "judge"),
+}
+STATES = SPOTTER_STATES + ("no box",)
+FIRST_ONSET_S = 1.5             # after the face is first found (the spotter needs a second of quiet face)
+GAP_S = (0.6, 1.5)              # between one motion's fading out and the next onset
+
+
+class PastedSource(FrameSource):
+    """A video file with the motions pasted in (none: only the noise), camera noise and a JPEG pass; the
+    noise is the same for the same seed, with or without motions."""
+
+    def __init__(self, path: Path, points: np.ndarray, motions, noise_seed: int):
+        self.video = VideoFileSource(path)
+        super().__init__(fps=self.video.fps)
+        self.points, self.motions, self.noise_seed = points, motions, noise_seed
+        self.name = f"pasted {path.name}"
+
+    def open(self) -> None:
+        super().open()
+        self.video.open()
+        self.fps = self.video.fps
+        self._rng = np.random.default_rng(self.noise_seed)
+
+    def close(self) -> None:
+        self.video.close()
+
+    def _read_rgb(self):
+        frame = self.video.read()
+        if frame is None:
+            return None
+        i = frame.index
+        points = self.points[i] if i < len(self.points) else None
+        return degrade(paste(frame.rgb, frame.timestamp, points, self.motions), self._rng)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def landmarks(path: Path, detector) -> tuple[np.ndarray, float]:
+    """(T, 5, 2) smoothed MTCNN points of every frame (NaN: no face), and the video's fps."""
+    with VideoFileSource(path) as video:
+        raw = np.concatenate([find_points([frame.rgb], detector) for frame in video])
+        return smooth_points(raw), video.fps
+
+
+def run_engine(source: FrameSource, detector):
+    """(events, spotter state after each frame it saw, by frame index) of the live engine, offline."""
+    engine = Engine(source, None, EngineConfig(), detector=detector)
+    states: dict[int, str] = {}
+    push = engine.spotter.push
+
+    def counted(t, gray):
+        out = push(t, gray)
+        states[int(round(t * source.fps))] = engine.spotter.state
+        return out
+
+    engine.spotter.push = counted
+    return engine.run(), states
+
+
+def overlaps(a, b) -> bool:
+    return min(a[1], b[1]) > max(a[0], b[0])
+
+
+def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, fps: float) -> dict:
+    """One video with the motions of one seed: pasted and clean runs, scored."""
+    frames = len(points)
+    duration = frames / fps
+    face = ~np.isnan(points).any(axis=(1, 2))
+    video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
+    first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
+    drawn = draw_motions(video_seed, first_face + FIRST_ONSET_S, duration - 0.5, gap_s=GAP_S)
+    motions = [m for m in drawn if frames_with_face(points, fps, m)]
+    truth = [m.interval for m in motions]
+    pasted_events, states = run_engine(PastedSource(path, points, motions, video_seed), detector)
+    clean_events, _ = run_engine(PastedSource(path, points, [], video_seed), detector)
+
+    micro = [(e.start, e.end) for e in pasted_events if e.kind == "micro"]
+    found = {j for _, j in matches(micro, truth)}
+    hits = {j for j, t in enumerate(truth) if any(overlaps(s, t) for s in micro)}
+    false = [s for s in micro if not any(overlaps(s, t) for t in truth)]
+    in_fade = [s for s in false if any(overlaps(s, (m.offset, m.end)) for m in motions)]
+    clean_micro = [(e.start, e.end) for e in clean_events if e.kind == "micro"]
+    state_counts = collections.Counter(states.get(i, "no box") for i in np.flatnonzero(face))
+    return {
+        "video": name, "file": path.name, "sha256": sha256(path),
+        "split": VIDEOS[name][1] if name in VIDEOS else "extra",
+        "frames": frames, "fps": round(fps, 3), "seconds": round(duration, 2), "face_frames": int(face.sum()),
+        "seed": seed, "draw_seed": video_seed, "drawn": len(drawn), "skipped_no_face": len(drawn) - len(motions),
+        "motions": [dict(m.to_dict(), found=j in found, hit=j in hits) for j, m in enumerate(motions)],
+        "found": len(found), "hits": len(hits), "false_micro": len(false), "false_micro_in_fade": len(in_fade),
+        "clean_false_micro": len(clean_micro),
+        "states": {s: int(state_counts.get(s, 0)) for s in STATES},
+        "events": [_event(e) for e in pasted_events], "clean_events": [_event(e) for e in clean_events],
+    }
+
+
+def _event(e) -> dict:
+    return {"start": round(e.start, 3), "end": round(e.end, 3), "kind": e.kind, "peak": round(e.peak_score, 1)}
+
+
+def summary(rows: list[dict]) -> dict:
+    n = sum(len(r["motions"]) for r in rows)
+    minutes = sum(r["seconds"] for r in rows) / 60
+    face = sum(r["face_frames"] for r in rows)
+    states = {s: sum(r["states"][s] for r in rows) for s in STATES}
+    return {"videos": len(rows), "seconds": round(minutes * 60, 1), "motions": n,
+            "recall": sum(r["found"] for r in rows) / n if n else None,
+            "hit_rate": sum(r["hits"] for r in rows) / n if n else None,
+            "false_micro_per_min": sum(r["false_micro"] for r in rows) / minutes if minutes else None,
+            "clean_false_micro_per_min": sum(r["clean_false_micro"] for r in rows) / minutes if minutes else None,
+            "watched": states["watching"] / face if face else None,
+            "state_shares": {s: round(v / face, 4) if face else None for s, v in states.items()}}
+
+
+def _fmt(value, digits=2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(results: dict[str, list[dict]], pooled: dict) -> None:
+    print(f"{'video':20s} {'split':5s} {'s':>6s} {'face':>5s} {'motions':>7s} {'recall':>6s} {'hit':>4s} "
+          f"{'false/min':>9s} {'clean/min':>9s} {'watched':>7s}  settling/paused-motion/paused-reg/no box")
+    for name, rows in list(results.items()) + [("pooled", None)]:
+        s = summary(rows) if rows is not None else pooled
+        split = rows[0]["split"] if rows else ""
+        face = sum(r["face_frames"] for r in rows) / sum(r["frames"] for r in rows) if rows else None
+        shares = s["state_shares"]
+        print(f"{name:20s} {split:5s} {s['seconds']:6.1f} {_fmt(face):>5s} {s['motions']:7d} {_fmt(s['recall']):>6s} "
+              f"{_fmt(s['hit_rate']):>4s} {_fmt(s['false_micro_per_min'], 1):>9s} "
+              f"{_fmt(s['clean_false_micro_per_min'], 1):>9s} {_fmt(s['watched']):>7s}  "
+              + "/".join(_fmt(shares[k]) for k in STATES[1:]))
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=("tune", "judge", "all"), default="judge",
+                        help="which videos: tune (settings may be chosen on these), judge (never), all")
+    parser.add_argument("--seeds", default="20-24",
+                        help="each seed draws other motions and noise (with each video's name): e.g. 20-24 or 7")
+    parser.add_argument("--video", type=Path, nargs="*", default=[], help="more video files (split 'extra')")
+    parser.add_argument("--record", type=Path, nargs="?", const=True, default=None,
+                        help="save a JSON record (default: benchmarks/records/real_spotting_SPLIT.json)")
+    args = parser.parse_args(argv)
+    try:
+        seeds = seed_list(args.seeds)
+    except ValueError:
+        parser.error(f"--seeds takes numbers and ranges such as 20-24 or 3,5, got {args.seeds!r}")
+
+    chosen = {name: DATA / file for name, (file, split) in VIDEOS.items() if args.split in (split, "all")}
+    chosen.update({path.stem: path for path in args.video})
+    missing = [str(p) for p in chosen.values() if not p.is_file()]
+    if missing:
+        parser.error(f"missing video file(s): {', '.join(missing)} (see tests/data/real/README.md)")
+    print("split: " + ", ".join(f"{name}={split}" for name, (_, split) in VIDEOS.items())
+          + f"; running {args.split}: {', '.join(chosen)}")
+
+    import torch
+
+    from mer_live.face import FaceDetector
+
+    torch.set_num_threads(1)
+    detector = FaceDetector(min_face_size=32)
+    started = time.perf_counter()
+    results: dict[str, list[dict]] = {}
+    for name, path in chosen.items():
+        points, fps = landmarks(path, detector)
+        results[name] = []
+        for seed in seeds:
+            results[name].append(row := score_video(name, path, seed, detector, points, fps))
+            print(f"{name}, seed {seed} ({row['draw_seed']}): {len(row['motions'])} motions pasted "
+                  f"({row['skipped_no_face']} of {row['drawn']} drawn fell where no face was found)")
+            for m in row["motions"]:
+                print(f"    {m['onset']:6.2f}-{m['offset']:6.2f} s {m['site']:13s} {m['action']:8s} {m['sides']:5s} "
+                      f"{m['amplitude_px']:.2f} px, {m['remain'] * 100:3.0f} % left, fades {m['release_s']:.1f} s"
+                      f"{'  FOUND' if m['found'] else '  hit' if m['hit'] else ''}")
+            print("    events: " + (", ".join(f"{e['kind']} {e['start']:.2f}-{e['end']:.2f}" for e in row["events"])
+                                    or "none"))
+    pooled = summary([row for rows in results.values() for row in rows])
+    print(f"\nseeds {args.seeds}, {time.perf_counter() - started:.0f} s; recall: IoU >= 0.5 one-to-one; hit: any "
+          f"overlap; per video, seconds and rates are over all seeds' runs")
+    print_table(results, pooled)
+    if args.record is not None:
+        from mer_live.atomic import write_text_atomic
+        from mer_live.streaming.spotting import SpotterConfig
+
+        path = RECORDS / f"real_spotting_{args.split}.json" if args.record is True else args.record
+        record = {"benchmark": "bench_real_spotting", "date": datetime.date.today().isoformat(),
+                  "commit": git_commit(), "split": args.split, "seeds": seeds,
+                  "splits": {name: split for name, (_, split) in VIDEOS.items()},
+                  "spotter": dataclasses.asdict(SpotterConfig()), "pooled": pooled, "videos": results}
+        write_text_atomic(path, json.dumps(record, indent=1) + "\n")
+        print(f"record: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
