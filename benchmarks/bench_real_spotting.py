@@ -58,9 +58,7 @@ VIDEOS = {
     "wolfgang": ("WolfgangLanger_Pexels.mp4", "tune"),
     "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
     "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
-    "cheong_single": ("pyfeat_single_face.mp4", "judge"),
-    "cheong_face_noface": ("pyfeat_face_noface.mov", "judge"),
-    "cheong_noface_face": ("pyfeat_noface_face.mov", "judge"),
+    "cheong_single": ("pyfeat_single_face.mp4", "judge"),     # 2.4 s: too short to take a motion
 }
 STATES = SPOTTER_STATES + ("no box",)
 FIRST_ONSET_S = 1.5             # after the face is first found (the spotter needs a second of quiet face)
