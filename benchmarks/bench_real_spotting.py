@@ -1,6 +1,6 @@
 """Spotting on real faces: micro-motions pasted into real videos (issue 20, item 7), tuning and judging apart.
 
-    python benchmarks/bench_real_spotting.py [--split tune|judge|all] [--seeds 20-24] [--record [FILE]]
+    python benchmarks/bench_real_spotting.py [--split tune|judge|all] [--seeds 20-24] [--amplitude 1.5-3] [--record [FILE]]
 
 Each video of tests/data/real (README there: source, licence, sha256) gets micro-motions pasted in with
 mer_live.synthetic.paste: 1.5-3 px in the frame, 0.2-0.5 s, at the brows, the eyes' outer corners, the
@@ -19,7 +19,9 @@ Reported per video and pooled:
   with and without the pasted motions;
 - watched: the share of face frames (MTCNN found a face in the pasting pass) on which the spotter's
   state after the frame was "watching"; the rest split into settling, paused-motion,
-  paused-registration and "no box" (the engine held no face box, so the spotter never saw the frame).
+  paused-registration and "no box" (the engine held no face box, so the spotter never saw the frame);
+- for each motion, the strongest segment the spotter decided over it, reported or not ("seen as noise, z 3.8"):
+  where a missed motion was lost (never opened, too weak, taken for a blink or talking, too long).
 
 The split is fixed (VIDEOS below): the spotter's settings may be tuned on "tune" only; "judge" is the
 figure that counts.
@@ -105,36 +107,48 @@ def landmarks(path: Path, detector) -> tuple[np.ndarray, float]:
 
 
 def run_engine(source: FrameSource, detector):
-    """(events, spotter state after each frame it saw, by frame index) of the live engine, offline."""
+    """(events, every segment the spotter decided (reported or not), the spotter's state after each frame
+    it saw, by frame index) of the live engine, offline."""
     engine = Engine(source, None, EngineConfig(), detector=detector)
     states: dict[int, str] = {}
-    push = engine.spotter.push
+    segments: list = []
+    push, flush = engine.spotter.push, engine.spotter.flush
 
-    def counted(t, gray):
+    def counted_push(t, gray):
         out = push(t, gray)
         states[int(round(t * source.fps))] = engine.spotter.state
+        segments.extend(out)
         return out
 
-    engine.spotter.push = counted
-    return engine.run(), states
+    def counted_flush(t):
+        out = flush(t)
+        segments.extend(out)
+        return out
+
+    engine.spotter.push, engine.spotter.flush = counted_push, counted_flush
+    return engine.run(), segments, states
 
 
 def overlaps(a, b) -> bool:
     return min(a[1], b[1]) > max(a[0], b[0])
 
 
-def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, fps: float) -> dict:
+def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, fps: float,
+                amplitude_px: tuple[float, float]) -> dict:
     """One video with the motions of one seed: pasted and clean runs, scored."""
     frames = len(points)
     duration = frames / fps
     face = ~np.isnan(points).any(axis=(1, 2))
     video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
     first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
-    drawn = draw_motions(video_seed, first_face + FIRST_ONSET_S, duration - 0.5, gap_s=GAP_S)
+    drawn = draw_motions(video_seed, first_face + FIRST_ONSET_S, duration - 0.5, gap_s=GAP_S,
+                         amplitude_px=amplitude_px)
     motions = [m for m in drawn if frames_with_face(points, fps, m)]
     truth = [m.interval for m in motions]
-    pasted_events, states = run_engine(PastedSource(path, points, motions, video_seed), detector)
-    clean_events, _ = run_engine(PastedSource(path, points, [], video_seed), detector)
+    pasted_events, segments, states = run_engine(PastedSource(path, points, motions, video_seed), detector)
+    clean_events, _, _ = run_engine(PastedSource(path, points, [], video_seed), detector)
+    seen = [max((seg for seg in segments if overlaps((seg.start, seg.end), m.interval)), default=None,
+                key=lambda seg: seg.peak_score) for m in motions]
 
     micro = [(e.start, e.end) for e in pasted_events if e.kind == "micro"]
     found = {j for _, j in matches(micro, truth)}
@@ -148,16 +162,23 @@ def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, 
         "split": VIDEOS[name][1] if name in VIDEOS else "extra",
         "frames": frames, "fps": round(fps, 3), "seconds": round(duration, 2), "face_frames": int(face.sum()),
         "seed": seed, "draw_seed": video_seed, "drawn": len(drawn), "skipped_no_face": len(drawn) - len(motions),
-        "motions": [dict(m.to_dict(), found=j in found, hit=j in hits) for j, m in enumerate(motions)],
+        "motions": [dict(m.to_dict(), found=j in found, hit=j in hits,
+                         seen_as=None if seen[j] is None else _segment(seen[j])) for j, m in enumerate(motions)],
         "found": len(found), "hits": len(hits), "false_micro": len(false), "false_micro_in_fade": len(in_fade),
         "clean_false_micro": len(clean_micro),
         "states": {s: int(state_counts.get(s, 0)) for s in STATES},
         "events": [_event(e) for e in pasted_events], "clean_events": [_event(e) for e in clean_events],
+        "segments": [_segment(seg) for seg in segments],
     }
 
 
 def _event(e) -> dict:
     return {"start": round(e.start, 3), "end": round(e.end, 3), "kind": e.kind, "peak": round(e.peak_score, 1)}
+
+
+def _segment(seg) -> dict:
+    return {"start": round(seg.start, 3), "end": round(seg.end, 3), "kind": seg.kind, "peak": round(seg.peak_score, 1),
+            "peak_px": round(seg.peak_px, 2), "region": seg.region}
 
 
 def summary(rows: list[dict]) -> dict:
@@ -172,6 +193,12 @@ def summary(rows: list[dict]) -> dict:
             "clean_false_micro_per_min": sum(r["clean_false_micro"] for r in rows) / minutes if minutes else None,
             "watched": states["watching"] / face if face else None,
             "state_shares": {s: round(v / face, 4) if face else None for s, v in states.items()}}
+
+
+def _seen(seg) -> str:
+    if seg is None:
+        return "  (no segment)"
+    return f"  (seen: {seg['kind']} {seg['start']:.2f}-{seg['end']:.2f}, z {seg['peak']:.1f}, {seg['region']})"
 
 
 def _fmt(value, digits=2) -> str:
@@ -206,14 +233,21 @@ def main(argv=None) -> int:
                         help="which videos: tune (settings may be chosen on these), judge (never), all")
     parser.add_argument("--seeds", default="20-24",
                         help="each seed draws other motions and noise (with each video's name): e.g. 20-24 or 7")
+    parser.add_argument("--amplitude", default="1.5-3",
+                        help="peak displacement range in frame pixels (issue 20: 1.5-3; larger to diagnose)")
     parser.add_argument("--video", type=Path, nargs="*", default=[], help="more video files (split 'extra')")
     parser.add_argument("--record", type=Path, nargs="?", const=True, default=None,
                         help="save a JSON record (default: benchmarks/records/real_spotting_SPLIT.json)")
     args = parser.parse_args(argv)
     try:
         seeds = seed_list(args.seeds)
+        low, _, high = args.amplitude.partition("-")
+        amplitude = (float(low), float(high or low))
     except ValueError:
-        parser.error(f"--seeds takes numbers and ranges such as 20-24 or 3,5, got {args.seeds!r}")
+        parser.error(f"--seeds takes numbers and ranges such as 20-24 or 3,5, and --amplitude a range such as "
+                     f"1.5-3 (got {args.seeds!r}, {args.amplitude!r})")
+    if not 0 < amplitude[0] <= amplitude[1]:
+        parser.error(f"--amplitude needs 0 < low <= high, got {args.amplitude!r}")
 
     chosen = {name: DATA / file for name, (file, split) in VIDEOS.items() if args.split in (split, "all")}
     chosen.update({path.stem: path for path in args.video})
@@ -235,13 +269,13 @@ def main(argv=None) -> int:
         points, fps = landmarks(path, detector)
         results[name] = []
         for seed in seeds:
-            results[name].append(row := score_video(name, path, seed, detector, points, fps))
+            results[name].append(row := score_video(name, path, seed, detector, points, fps, amplitude))
             print(f"{name}, seed {seed} ({row['draw_seed']}): {len(row['motions'])} motions pasted "
                   f"({row['skipped_no_face']} of {row['drawn']} drawn fell where no face was found)")
             for m in row["motions"]:
                 print(f"    {m['onset']:6.2f}-{m['offset']:6.2f} s {m['site']:13s} {m['action']:8s} {m['sides']:5s} "
                       f"{m['amplitude_px']:.2f} px, {m['remain'] * 100:3.0f} % left, fades {m['release_s']:.1f} s"
-                      f"{'  FOUND' if m['found'] else '  hit' if m['hit'] else ''}")
+                      f"{'  FOUND' if m['found'] else '  hit' if m['hit'] else ''}{_seen(m['seen_as'])}")
             print("    events: " + (", ".join(f"{e['kind']} {e['start']:.2f}-{e['end']:.2f}" for e in row["events"])
                                     or "none"))
     pooled = summary([row for rows in results.values() for row in rows])
@@ -252,9 +286,11 @@ def main(argv=None) -> int:
         from mer_live.atomic import write_text_atomic
         from mer_live.streaming.spotting import SpotterConfig
 
-        path = RECORDS / f"real_spotting_{args.split}.json" if args.record is True else args.record
+        scale = "" if amplitude == (1.5, 3.0) else f"_amp{args.amplitude}"
+        path = RECORDS / f"real_spotting_{args.split}{scale}.json" if args.record is True else args.record
         record = {"benchmark": "bench_real_spotting", "date": datetime.date.today().isoformat(),
                   "commit": git_commit(), "split": args.split, "seeds": seeds,
+                  "amplitude_px": amplitude,
                   "splits": {name: split for name, (_, split) in VIDEOS.items()},
                   "spotter": dataclasses.asdict(SpotterConfig()), "pooled": pooled, "videos": results}
         write_text_atomic(path, json.dumps(record, indent=1) + "\n")
