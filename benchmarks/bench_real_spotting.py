@@ -186,7 +186,7 @@ def summary(rows: list[dict]) -> dict:
     minutes = sum(r["seconds"] for r in rows) / 60
     face = sum(r["face_frames"] for r in rows)
     states = {s: sum(r["states"][s] for r in rows) for s in STATES}
-    return {"videos": len(rows), "seconds": round(minutes * 60, 1), "motions": n,
+    return {"runs": len(rows), "seconds": round(minutes * 60, 1), "motions": n,
             "recall": sum(r["found"] for r in rows) / n if n else None,
             "hit_rate": sum(r["hits"] for r in rows) / n if n else None,
             "false_micro_per_min": sum(r["false_micro"] for r in rows) / minutes if minutes else None,
