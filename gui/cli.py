@@ -7,6 +7,7 @@ Choices, defaults and their checks come from the engine (`EngineConfig`, `Spotte
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Sequence
 
@@ -38,9 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stride", type=float, default=EngineConfig.stride_s, help="seconds between windows")
     parser.add_argument("--clip-seconds", type=float, default=None,
                         help="window length (default: the model's clip_seconds)")
-    parser.add_argument("--threshold", type=float, default=SpotterConfig.threshold,
+    parser.add_argument("--threshold", type=float, default=None,
                         help="spotting threshold: how far a facial region must move from where it was, in robust "
-                             "z units of that region's own noise, to count")
+                             f"z units of that region's own noise, to count (default {SpotterConfig.threshold})")
+    parser.add_argument("--spotter", metavar="FILE", default=None,
+                        help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
+                             "docs/SPOTTER_TUNING.md); --threshold, when given, overrides the file's")
     parser.add_argument("--detect-every", type=int, default=EngineConfig.detect_every,
                         help="run the face detector every k-th frame (default: when needed, about once a second "
                              "while a face is held)")
@@ -67,7 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
 def engine_config(args: argparse.Namespace) -> EngineConfig:
     """The engine's settings from the command line; `EngineConfig` itself refuses bad values (ValueError)."""
     return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
-                        face=args.face, spotter=SpotterConfig(threshold=args.threshold), flow=args.flow)
+                        face=args.face, spotter=spotter_config(args), flow=args.flow)
+
+
+def spotter_config(args: argparse.Namespace) -> SpotterConfig:
+    """--spotter FILE's settings (or the defaults), with --threshold over them when given."""
+    from mer_live.streaming.spotter_settings import load_spotter_settings
+
+    config = load_spotter_settings(args.spotter) if args.spotter else SpotterConfig()
+    return config if args.threshold is None else dataclasses.replace(config, threshold=args.threshold)
 
 
 def headless_options(args: argparse.Namespace) -> HeadlessOptions:

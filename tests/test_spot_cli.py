@@ -56,6 +56,8 @@ def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, 
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (out / "report.md").read_text()
     assert "| micro |" in markdown and ".008" in markdown and "none is causal" in markdown
+    assert "| watched |" in markdown                    # what share of each video the spotter watched
+    assert all(0.5 < row["watched"] <= 1 for row in report["summary"]["per_video"])
     assert report["run"]["engine"]["face"] == "full" and report["run"]["engine"]["spotter"]["threshold"] == 1.5
 
 
@@ -280,3 +282,19 @@ def test_conventions_are_in_the_report_and_a_finished_run_is_rescored_under_othe
         path.write_text(json.dumps(result))
     code, _, err = run(argv + ["--onset-missing", "drop"], capsys)
     assert code == 2 and err.count("\n") == 1 and "older mer-spot" in err
+
+
+def test_spotter_settings_from_a_file_are_used_and_named_in_the_report(tiny_root, tmp_path, capsys):
+    root, _ = tiny_root
+    settings = tmp_path / "mine.json"
+    settings.write_text('{"threshold": 1.5, "hold_s": 1.0}')
+    out = tmp_path / "out"
+    code, _, _ = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--spotter", settings], capsys)
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["run"]["engine"]["spotter"]["threshold"] == 1.5 and report["run"]["engine"]["spotter"]["hold_s"] == 1.0
+    assert str(settings.resolve()) in (out / "report.md").read_text()
+    settings.write_text('{"hold": 1.0}')
+    code, _, err = run([root, "CASME_SQ", "--face", "full", "--out", tmp_path / "o2", "--quiet", "--spotter", settings],
+                       capsys)
+    assert code == 2 and "unknown setting(s) hold" in err

@@ -275,3 +275,47 @@ def test_a_real_face_that_emotes_blinks_and_laughs_gives_no_micro_expression(one
     events = engine.run()
     assert engine.stats().frames == 472 and engine.tracker.box is not None
     assert [e for e in events if e.kind == "micro"] == []
+
+
+def test_at_200_fps_micro_expressions_are_found_and_the_stored_frames_stay_bounded():
+    """SAMM Long Videos run at 200 fps: the lag and every duration are in seconds, and the spotter keeps a
+    bounded stretch of frames (the first version scanned all of them on every frame)."""
+    from mer_live.streaming.face_motion import normalised_gray
+    from mer_live.streaming.spotting import RegionSpotter
+
+    s = make_distractor_stream(12, duration_s=8.0, fps=200.0, frame_size=SIZE, micro_count=2, blinks=0,
+                               distractors=())
+    x1, y1, x2, y2 = (int(v) for v in s.face_box)
+    spotter = RegionSpotter()
+    bound = int(spotter._keep_s * s.fps) + 66
+    segments, most = [], 0
+    for i, frame in enumerate(s.frames):
+        segments += spotter.push(i / s.fps, normalised_gray(frame[y1:y2, x1:x2], spotter.config.size))
+        most = max(most, len(spotter._times))
+    segments += spotter.flush(len(s.frames) / s.fps)
+    micro = [(seg.start, seg.end) for seg in segments if seg.kind == "micro"]
+    assert len(micro) == 2 and all(iou(m, t) >= 0.5 for m, t in zip(micro, s.micro)), (segments, s.micro)
+    assert most <= bound
+
+
+def test_what_the_spotter_watched_is_counted_and_a_paused_window_never_looks_quiet(mixed):
+    """Every face frame is counted in one spotter state, and each window row says its state: a run that was
+    paused throughout says so instead of reading as a quiet face."""
+    from mer_live.streaming.headless import format_watch
+    from mer_live.streaming.spotting import SPOTTER_STATES
+
+    _, engine, recorder = spot(mixed, FakeClassifier())
+    watch = engine.stats().watch
+    assert set(watch) <= set(SPOTTER_STATES)
+    assert sum(watch.values()) == sum(f.face_box is not None for f in recorder.frames) > 0.9 * len(recorder.frames)
+    assert watch["watching"] / sum(watch.values()) > 0.8
+    assert {r.spot_state for r in recorder.results} <= set(SPOTTER_STATES)
+    assert "watching" in {r.spot_state for r in recorder.results}
+    assert format_watch(watch).startswith("the spotter watched 9")
+
+    paused = EngineConfig(spotter=SpotterConfig(max_head_step=1e-6))
+    events, engine, recorder = spot(mixed, FakeClassifier(), config=paused)
+    watch = engine.stats().watch
+    assert events == [] and watch.get("watching", 0) == 0 and watch["paused-motion"] > 0.9 * sum(watch.values())
+    assert {r.spot_state for r in recorder.results} <= {"paused-motion", "settling"}
+    assert format_watch(watch).startswith("the spotter watched 0% of") and "paused for fast head motion" in format_watch(watch)

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stride", type=float, default=defaults.stride_s,
                         help=f"seconds between windows (default {defaults.stride_s})")
     parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
+    parser.add_argument("--spotter", metavar="FILE", default=None,
+                        help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
+                             "docs/SPOTTER_TUNING.md); named in the report; --threshold overrides the file's")
     parser.add_argument("--threshold", type=float, default=None,
                         help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold})")
     parser.add_argument("--detect-every", type=int, default=None,
@@ -97,8 +100,11 @@ def engine_config(args: argparse.Namespace):
     from mer_live.streaming.engine import EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
-    spotter = SpotterConfig() if args.threshold is None else dataclasses.replace(SpotterConfig(),
-                                                                                 threshold=args.threshold)
+    from mer_live.streaming.spotter_settings import load_spotter_settings
+
+    spotter = load_spotter_settings(args.spotter) if args.spotter else SpotterConfig()
+    if args.threshold is not None:
+        spotter = dataclasses.replace(spotter, threshold=args.threshold)
     return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
                         face=args.face, spotter=spotter, classify_windows=False, flow=args.flow)
 
@@ -167,7 +173,8 @@ def _prepare(args: argparse.Namespace):
     config = engine_config(args)
     settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),
                 "model": str(Path(args.model).resolve()) if args.model else None,
-                "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config)}
+                "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config),
+                "spotter_file": str(Path(args.spotter).resolve()) if args.spotter else None}
     check_run_settings(out_dir, settings)
     return index, videos, classifier, config, out_dir, settings
 
@@ -178,10 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mer_live.onnx_metadata import ModelFileError
     from mer_live.runtime import ProviderError
     from mer_live.spot_eval.runner import RunConflict
+    from mer_live.streaming.spotter_settings import SpotterSettingsError
 
     args = build_parser().parse_args(argv)
     errors = {UsageError: EXIT_USAGE, DatasetError: EXIT_USAGE, RunConflict: EXIT_USAGE,
-              ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE}
+              SpotterSettingsError: EXIT_USAGE, ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE}
     out_dir = Path(args.out or f"runs/spot-{args.dataset}")
     kept = f"finished videos are kept in {out_dir}: run the same command to go on"
     report = None
@@ -224,6 +232,7 @@ def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict)
     run_info = {"title": TITLES[args.dataset], "dataset": args.dataset, "data_path": settings["data_path"],
                 "classifier": describe_classifier(classifier), "model": settings["model"],
                 "mer_live_version": __version__, "commit": _commit(), "engine": settings["engine"],
+                "spotter_file": settings["spotter_file"],
                 "videos": [v.video_id for v in videos]}
     results = run_videos(videos, out_dir, classifier, config, quiet=args.quiet,
                          on_done=lambda result: draw_video_timeline(out_dir, result, conventions))

@@ -38,6 +38,13 @@ def draw_video_timeline(out_dir: Path, result: dict, conventions: Conventions = 
     return path
 
 
+def watched_share(result: dict) -> float | None:
+    """The share of a video's face frames that the spotter watched (None in results of an older mer-spot)."""
+    watch = result["engine"].get("watch") or {}
+    total = sum(watch.values())
+    return watch.get("watching", 0) / total if total else None
+
+
 def summarize(results: Sequence[dict], conventions: Conventions = Conventions()) -> dict:
     """Pooled MEGC counts per type, delays, false events per minute and per-video rows. False events per
     minute of a type are over the minutes of the videos that count for that type."""
@@ -62,7 +69,7 @@ def summarize(results: Sequence[dict], conventions: Conventions = Conventions())
                        "false_on_blinks": evaluation.false_on_blinks, "blinks": len(result.get("blinks", [])),
                        "warnings": result["engine"]["warning_count"], "errors": result["engine"]["errors"],
                        "unreadable_frames": unreadable_frames(result), "unreadable": describe_unreadable(result),
-                       "wall_s": result["wall_s"]})
+                       "watched": watched_share(result), "wall_s": result["wall_s"]})
     return {"videos": len(results), "minutes": seconds / 60,
             "counts": {k: c.to_dict() for k, c in counts.items()},
             "delay": {k: delay_stats(v) for k, v in delays.items()},
@@ -95,6 +102,10 @@ def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: 
 
 def _f(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def markdown(report: dict) -> str:
@@ -138,9 +149,12 @@ def markdown(report: dict) -> str:
                   f"{blinks['false_micro_on_blinks']} (of {counts['micro']['fp']} false micro events).", ""]
     lines += ["## Context", "", report["anchors"], "",
               "## Per video", "",
+              "`watched`: the share of the video's face frames on which the spotter was watching (not settling "
+              "after a new face or a pause, nor paused for head motion it could not undo); an event in the rest "
+              "cannot be spotted.", "",
               "| video | min | micro annotated / spotted / TP | macro annotated / spotted / TP | false / min "
-              "| timeline |",
-              "|---|---:|---:|---:|---:|---|"]
+              "| watched | timeline |",
+              "|---|---:|---:|---:|---:|---:|---|"]
     for row in summary["per_video"]:
         scored = row.get("scored_kinds", KINDS)
         cells = [(lambda c: f"{c['annotated']} / {c['predicted']} / {c['tp']}")(row["counts"][k]) if k in scored
@@ -149,11 +163,14 @@ def markdown(report: dict) -> str:
         flag = (" (engine error)" if row["errors"] else "") + (
             f" ({row['unreadable']})" if row.get("unreadable_frames") else "")
         lines.append(f"| {row['video_id']}{flag} | {row['minutes']:.2f} | {cells[0]} | {cells[1]} | "
-                     f"{row['false_per_minute']:.2f} | [png]({png}) |")
+                     f"{row['false_per_minute']:.2f} | {_share(row.get('watched'))} | [png]({png}) |")
     notes = Counter(n["category"] for n in report["reader_notes"])
     if notes:
         lines += ["", "## What the reader fixed or left out", "",
                   "Each case is listed in report.json (`reader_notes`)."]
         lines += [f"- {category}: {count}" for category, count in sorted(notes.items())]
-    lines += ["", "## Settings", "", "```", json.dumps(run["engine"], indent=1, sort_keys=True), "```", ""]
+    lines += ["", "## Settings", "",
+              f"Spotter settings: {'`' + run['spotter_file'] + '`' if run.get('spotter_file') else 'the defaults'}"
+              " (all of them below, under `spotter`).", "",
+              "```", json.dumps(run["engine"], indent=1, sort_keys=True), "```", ""]
     return "\n".join(lines)

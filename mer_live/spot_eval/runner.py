@@ -175,7 +175,8 @@ def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list
                        "reanchors": stats.extra.get("reanchors", 0), "detections": stats.extra.get("detections"),
                        "stages": _plain(getattr(stats, "stages", {})), "warnings": warnings[:20],
                        "warning_count": len(warnings), "errors": errors,
-                       "unreadable_frames": len(unreadable), "unreadable_examples": list(unreadable[:5])},
+                       "unreadable_frames": len(unreadable), "unreadable_examples": list(unreadable[:5]),
+                       "watch": dict(getattr(stats, "watch", {}))},
             "wall_s": wall_s}
 
 

@@ -175,6 +175,7 @@ class Engine:
         self._event_clips = 0               # events' own clips classified (counted apart from stride windows)
         self._dropped = 0
         self._detections = 0
+        self._watch: collections.Counter = collections.Counter()   # face frames per region spotter state
         self._latencies: collections.deque = collections.deque(maxlen=200)
         self._result_clock: collections.deque = collections.deque(maxlen=60)
         self._started_at: float | None = None
@@ -241,7 +242,7 @@ class Engine:
                                provider=str(getattr(self.classifier, "provider", "")), frames=self._frames,
                                windows=self._windows_done, event_clips=self._event_clips,
                                dropped_windows=self._dropped,
-                               stages=self.clock.summary(),
+                               stages=self.clock.summary(), watch=dict(self._watch),
                                extra={"windows_made": self._windows_made,
                                       "recent_inference_rate": _rate(self._result_clock, rate),
                                       "reanchors": self.tracker.reanchors, "events": len(self.event_list),
@@ -368,7 +369,8 @@ class Engine:
         if not self.config.classify_windows:
             return
         score, candidate = (self.spotter.score, self.spotter.active) if self.spotter else (0.0, False)
-        window = self.buffer.snapshot(self._windows_made - 1, captured_at, self._box_changes, score, candidate)
+        window = self.buffer.snapshot(self._windows_made - 1, captured_at, self._box_changes, score, candidate,
+                                      self.spotter.state if self.spotter else "")
         if sync:
             self._batch.append(window)
             if len(self._batch) >= self.config.batch:
@@ -394,6 +396,8 @@ class Engine:
             return
         with self.clock.time("spotting"):
             segments = self.spotter.push(t, gray)
+        with self._stats_lock:
+            self._watch[self.spotter.state] += 1
         if self._spot_t is not None:             # head_shift is over the spotter's lag: per frame, scale it
             self._head_travel += self.spotter.head_shift * (t - self._spot_t) / self.spotter.config.lag_s
         self._spot_t = t
@@ -568,7 +572,8 @@ class Engine:
                 stage_s["spotting"] = spot_s
             result = WindowResult(window_index=window.index, t_start=window.t_start, t_end=window.t_end, probs=p,
                                   class_names=tuple(self.spec.class_names), spot_score=score,
-                                  is_candidate=candidate, latency_s=latency, stage_s=stage_s)
+                                  is_candidate=candidate, latency_s=latency, stage_s=stage_s,
+                                  spot_state=window.spot_state)
             self._emit("on_result", result)
             if self.legacy:
                 self._emit_event(self.events.add(p, score, candidate, span, (window.t_start, window.t_end)),

@@ -38,6 +38,8 @@ class WindowResult:
     is_candidate: bool               # the spotter saw facial motion at the window's last frame
     latency_s: float                 # from the window's last frame capture to this result
     stage_s: dict = field(default_factory=dict)   # this window's share of each stage it went through (s)
+    spot_state: str = ""             # the region spotter at the window's last frame: watching, settling,
+                                     # paused-motion or paused-registration ("" for the first spotter)
 
     @property
     def top_class(self) -> str:
@@ -93,4 +95,5 @@ class EngineStats:
     event_clips: int = 0             # spotted events classified on their own clip (not stride windows)
     dropped_windows: int = 0         # stale windows replaced by newer ones before inference
     stages: dict = field(default_factory=dict)   # stage name -> StageTiming (mer_live.streaming.timings)
+    watch: dict = field(default_factory=dict)    # region spotter state -> face frames spent in it
     extra: dict = field(default_factory=dict)

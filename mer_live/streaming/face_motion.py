@@ -208,6 +208,11 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return (to_matrix(outer) @ to_matrix(inner))[:2]
 
 
+def invert(transform: np.ndarray) -> np.ndarray:
+    """(2, 3): the inverse point transform."""
+    return np.linalg.inv(to_matrix(transform))[:2]
+
+
 def map_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Points (N, 2) through a (2, 3) point transform."""
     pts = np.asarray(points, np.float64).reshape(-1, 2)
@@ -216,7 +221,7 @@ def map_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def unmap_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Points (N, 2) through the inverse of a (2, 3) point transform."""
-    return map_points(np.linalg.inv(to_matrix(transform))[:2], points)
+    return map_points(invert(transform), points)
 
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

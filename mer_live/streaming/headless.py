@@ -25,7 +25,8 @@ from mer_live.streaming.source_argument import open_source, source_path, use_mod
 from mer_live.streaming.sources import FrameSource, SourceError
 from mer_live.streaming.timings import format_stages
 
-WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "top_class", "confidence")
+WINDOW_COLUMNS = ("window_index", "t_start", "t_end", "spot_score", "is_candidate", "spot_state", "top_class",
+                  "confidence")
 EVENT_COLUMNS = ("start", "end", "kind", "label", "confidence", "peak_score", "reported_at")
 
 
@@ -86,7 +87,7 @@ def write_windows_csv(path: str | Path, results: list[WindowResult], class_names
             writer.writerow(WINDOW_COLUMNS + tuple(f"p_{name}" for name in class_names))
             for r in results:
                 writer.writerow([r.window_index, f"{r.t_start:.4f}", f"{r.t_end:.4f}", f"{r.spot_score:.4f}",
-                                 int(r.is_candidate), r.top_class, f"{r.confidence:.4f}",
+                                 int(r.is_candidate), r.spot_state, r.top_class, f"{r.confidence:.4f}",
                                  *(f"{p:.4f}" for p in r.probs)])
             if partial:
                 handle.write(f"{PARTIAL_MARK}{partial}\n")
@@ -232,6 +233,9 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         write_events_csv(events, listener.events, partial)
         print(f"wrote {len(listener.events)} events to {events}", file=sys.stderr)
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
+    watched = format_watch(engine.stats().watch)
+    if watched:
+        print(watched)
     truth = getattr(source, "truth_events", None)
     if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
         label = "demo ground truth" if options.demo else "stream ground truth"
@@ -250,6 +254,21 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
               "Repair or re-encode the source, or pass --allow-partial to accept partial input", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
+
+
+WATCH_WORDS = {"settling": "settling after a new face, box or pause", "paused-motion": "paused for fast head motion",
+               "paused-registration": "paused: the head's motion could not be undone"}
+
+
+def format_watch(watch: dict) -> str:
+    """How much of the face time the spotter watched: "no events" means little when it hardly did."""
+    total = sum(watch.values())
+    if not total:
+        return ""
+    share = {state: n / total for state, n in watch.items()}
+    rest = "; ".join(f"{WATCH_WORDS[s]} {share[s]:.0%}" for s in WATCH_WORDS if watch.get(s))
+    return (f"the spotter watched {share.get('watching', 0.0):.0%} of {total} face frames"
+            + (f" ({rest})" if rest else ""))
 
 
 def format_summary(stats, windows_asked: bool) -> str:

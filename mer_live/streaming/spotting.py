@@ -26,6 +26,7 @@ give the same segments on any machine and thread timing.
    next burst brings the face back (a smile let go), both are one segment.
 4. The segment is then
    - "noise" (not reported) when the displacement never passed `threshold`,
+   - "head" (not reported) when the head travelled more than `max_travel` during it,
    - "blink" (not reported) when the eyelids led and went down `blink_ratio` times more than the brows,
    - "talk" (not reported) when the jaw led (on real faces the chin moves alone in speech, chewing and
      swallowing), when the displacement swung `talk_swings` times, or when the mouth led and the mouth or
@@ -45,12 +46,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from mer_live.streaming.face_motion import (IDENTITY, REGION_GROUPS, REGION_LAYOUT, REGION_NAMES, FaceMotion,
-                                            map_points, unmap_points)
+                                            compose, invert, map_points, unmap_points)
 
-REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "noise", "blink", "talk", "long" never do
+REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "noise", "head", "blink", "talk", "long" never do
 GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] == g] for g in REGION_GROUPS}
 SPEECH_GROUPS = ("mouth", "jaw")
 EDGE_NOISE_Z = 2.0      # onset/offset edges never lower than this (a quiet frame's displacement reaches it)
+COUPLING_FRAMES = 600   # quiet frames the head-to-region coupling is learnt from (the latest)
+COUPLING_EVERY = 15     # frames between refits
+COUPLING_RIDGE_PX = 0.05  # head motion (64-px crop pixels per lag) below which the coupling stays near 0
 SPOTTER_STATES = ("watching", "settling", "paused-motion", "paused-registration")
 
 
@@ -65,6 +69,8 @@ class SpotterConfig:
     rigid: bool = True              # remove the head's rigid (affine) motion before measuring regions
     reanchor_s: float = 1.0         # the reference frame is renewed this often while no motion is open
     max_head_step: float = 4.0      # the head moving more than this in one frame (pixels of a 64-px crop) pauses
+    max_travel: float = 8.0         # a segment during which the head went further than this (pixels of a 64-px
+                                    # crop) is the head's ("head", not reported): registration is least exact there
     max_residual: float = 0.8       # the fit leaving more than this (median pixels of a 64-px crop on the face's
                                     # rigid part) for `max_micro_s`, or 3 times as much once, pauses
     baseline_s: float = 4.0         # the running noise statistics cover the last this-much of quiet frames
@@ -83,7 +89,7 @@ class SpotterConfig:
 
     def __post_init__(self) -> None:
         for name in ("open_threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s", "max_macro_s",
-                     "reanchor_s", "max_head_step", "max_residual", "hold_s", "talk_window_s"):
+                     "reanchor_s", "max_head_step", "max_residual", "max_travel", "hold_s", "talk_window_s"):
             value = getattr(self, name)
             if not np.isfinite(value) or value <= 0:
                 raise ValueError(f"spotter {name} must be a finite number > 0, got {value}")
@@ -101,7 +107,7 @@ class Segment:
 
     start: float                    # stream seconds, first frame of the motion
     end: float                      # stream seconds, exclusive (one frame period after the last frame)
-    kind: str                       # "micro" | "macro" | "noise" | "blink" | "talk" | "long"
+    kind: str                       # "micro" | "macro" | "noise" | "head" | "blink" | "talk" | "long"
     peak_score: float               # peak displacement / the region's noise
     peak_px: float                  # peak region displacement in pixels of a 64-px crop
     region: str                     # the region that moved most
@@ -120,6 +126,7 @@ class _Candidate:
     start: float
     end: float
     base: np.ndarray                # (R, 2) displacement at the base frame
+    base_position: np.ndarray       # (2,) the head's position there
     peak: float
     peak_px: float
     region: int
@@ -129,6 +136,7 @@ class _Candidate:
     brow_dy: float
     swings: int
     returned: bool
+    travel: float                   # how far the head went from where it was at the base (64-px crop pixels)
     decide_at: float = 0.0
 
 
@@ -152,6 +160,10 @@ class RegionSpotter:
         self._history: collections.deque = collections.deque()     # group motions (G,) of quiet frames
         self._noise_cache: tuple[np.ndarray, np.ndarray] | None = None
         self._landmarks: np.ndarray | None = None          # in the reference's coordinates
+        self._coupling = np.zeros((len(REGION_NAMES), 2, 2))  # region motion per head motion (see _learn_coupling)
+        self._coupling_x: collections.deque = collections.deque(maxlen=COUPLING_FRAMES)
+        self._coupling_y: collections.deque = collections.deque(maxlen=COUPLING_FRAMES)
+        self._coupling_due = 0
         self._recent: collections.deque = collections.deque()      # (start, end, lead) of recent bursts
         self._pending: list[_Candidate] = []               # decided but for the talk check
         self._outbox: list[Segment] = []
@@ -172,6 +184,9 @@ class RegionSpotter:
             self._noise_cache = None
             self._landmarks = None
             self.motion.set_landmarks(None)
+            self._coupling[:] = 0.0
+            self._coupling_x.clear()
+            self._coupling_y.clear()
         if self._held is not None:               # measured already: decided alone
             self._consider(self._held, self._held.end)
         self._outbox += [self._decide(c, c.decide_at) for c in self._pending]
@@ -185,6 +200,7 @@ class RegionSpotter:
         self._reference: np.ndarray | None = None
         self._reference_t = -np.inf
         self._transform = IDENTITY.copy()
+        self._previous = IDENTITY.copy()            # the transform of the frame before
         self._times: list[float] = []
         self._shifts: list[np.ndarray] = []             # (R, 2) region displacements since the reference
         self._positions: list[np.ndarray] = []          # (2,) the head's position (64-px crop pixels)
@@ -240,12 +256,15 @@ class RegionSpotter:
             self._store(t, np.zeros((len(REGION_NAMES), 2)))
             self.state = "settling"
             return out + self._due(t)
-        registered = self.motion.register(self._reference, gray, self._transform)
+        # the head keeps its pace from frame to frame: the last frame's motion, applied again, predicts this
+        # one (the flow then only has to find what changed, where Farneback is most exact)
+        velocity = compose(self._transform, invert(self._previous))
+        registered = self.motion.register(self._reference, gray, compose(velocity, self._transform))
         centre = np.array([[cfg.size / 2, cfg.size / 2]])
         step = float(np.hypot(*(map_points(registered.transform, centre) - map_points(self._transform, centre))[0]))
         step *= self._px
         self.residual = registered.residual * self._px
-        self._transform = registered.transform
+        self._previous, self._transform = self._transform, registered.transform
         if self.residual > cfg.max_residual:
             self._bad_since = t if self._bad_since is None else self._bad_since
         else:
@@ -276,9 +295,11 @@ class RegionSpotter:
     # ------------------------------------------------------------------ registration
     def _anchor(self, t: float, gray: np.ndarray) -> None:
         """This frame becomes the reference; the head's position carries over."""
+        velocity = compose(self._transform, invert(self._previous))
         self._reference = gray
         self._reference_t = t
         self._transform = IDENTITY.copy()
+        self._previous = invert(velocity)
         if self._positions:
             self._origin = self._positions[-1].copy()
 
@@ -336,7 +357,9 @@ class RegionSpotter:
             self.activity = 0.0
             return []
         self.head_shift = float(np.hypot(*(self._positions[now] - self._positions[lagged])))
-        motion = np.hypot(*(self._shifts[now] - self._shifts[lagged]).T)                     # (R,)
+        step = self._positions[now] - self._positions[lagged]
+        change = self._shifts[now] - self._shifts[lagged]                                   # (R, 2)
+        motion = np.hypot(*(change - self._coupling @ step).T)                               # (R,)
         groups = np.array([motion[members].max() for members in GROUP_MEMBERS.values()])    # (G,)
         noise = self._noise()
         self.activity = float(np.max((groups - noise[0]) / noise[1])) if noise is not None else 0.0
@@ -353,6 +376,7 @@ class RegionSpotter:
             if self.activity <= self._open_at:
                 self._history.append(groups)
                 self._noise_cache = None
+                self._learn_coupling(step, change)
                 while len(self._history) * self._period() > cfg.baseline_s:
                     self._history.popleft()
             if self._held is not None and t - self._held.end > cfg.hold_s:      # nothing brought it back
@@ -390,10 +414,12 @@ class RegionSpotter:
         if held is not None:
             self._held = None
             scale = self._scale()
-            back = float(np.max(np.hypot(*(self._shifts[-1] - held.base).T) / scale))
+            left = self._shifts[-1] - held.base - self._coupling @ (self._positions[-1] - held.base_position)
+            back = float(np.max(np.hypot(*left.T) / scale))
             if back <= self.config.return_fraction * held.peak:      # this burst brought the face back
                 merged = dataclasses.replace(held, end=candidate.end, peak=max(held.peak, candidate.peak),
-                                             swings=held.swings + candidate.swings, returned=True)
+                                             swings=held.swings + candidate.swings, returned=True,
+                                             travel=max(held.travel, candidate.travel))
                 self._consider(merged, t)
                 return
             self._consider(held, t)
@@ -408,7 +434,8 @@ class RegionSpotter:
         times = np.asarray(self._times[first:last + 1])
         shifts = np.stack(self._shifts[first:last + 1])                    # (T, R, 2)
         scale = self._scale()
-        moved = shifts - shifts[0]
+        travel = np.stack(self._positions[first:last + 1]) - self._positions[first]      # (T, 2)
+        moved = shifts - shifts[0] - np.einsum("rij,tj->tri", self._coupling, travel)
         z = np.hypot(moved[..., 0], moved[..., 1]) / scale                  # (T, R)
         envelope = z.max(axis=1)
         peak = float(envelope.max())
@@ -424,7 +451,7 @@ class RegionSpotter:
         peaks = z.max(axis=0)
         groups = {g: float(peaks[members].max()) for g, members in GROUP_MEMBERS.items()}
         region = int(np.argmax(peaks))
-        return _Candidate(start=start, end=end, base=shifts[0].copy(), peak=peak,
+        return _Candidate(travel=float(np.hypot(*travel.T).max()), base_position=self._positions[first].copy(),start=start, end=end, base=shifts[0].copy(), peak=peak,
                           peak_px=float(np.hypot(*moved[:, region].T).max()), region=region,
                           lead=max(groups, key=groups.get), groups=groups,
                           eye_dy=float(moved[at_peak, GROUP_MEMBERS["eyes"], 1].mean()),
@@ -461,6 +488,8 @@ class RegionSpotter:
         below_brows = max(v for g, v in c.groups.items() if g not in ("eyes", "brows"))
         if c.peak < cfg.threshold:
             kind = "noise"
+        elif c.travel > cfg.max_travel:
+            kind = "head"
         elif (duration <= cfg.max_micro_s and c.groups["eyes"] >= below_brows and c.eye_dy > 0
               and c.eye_dy >= cfg.blink_ratio * max(c.brow_dy, 0.0)):
             kind = "blink"
@@ -487,6 +516,24 @@ class RegionSpotter:
                        region=REGION_NAMES[c.region], reported_at=t, detail=detail)
 
     # ------------------------------------------------------------------ noise
+    def _learn_coupling(self, step: np.ndarray, change: np.ndarray) -> None:
+        """Learn, on quiet frames, how much each region seems to move when the head moves (ridge least
+        squares of its lag motion on the head's): a face is not flat, so a head turn or sway shifts the
+        nose against the cheeks, and resampling a moving face leaves a bias the affine fit cannot take.
+        That part is then taken off every region's motion."""
+        self._coupling_x.append(step)
+        self._coupling_y.append(change.reshape(-1))
+        self._coupling_due -= 1
+        if self._coupling_due > 0 or len(self._coupling_x) < 10:
+            return
+        self._coupling_due = COUPLING_EVERY
+        x = np.stack(self._coupling_x)                                  # (N, 2)
+        y = np.stack(self._coupling_y)                                  # (N, R * 2)
+        gram = x.T @ x + len(x) * COUPLING_RIDGE_PX ** 2 * np.eye(2)
+        solved = np.linalg.solve(gram, x.T @ y)                          # (2, R * 2)
+        self._coupling = solved.T.reshape(len(REGION_NAMES), 2, 2)
+
+
     def _period(self) -> float:
         """The stream's frame period (from the stored frames' span)."""
         if len(self._times) < 2:

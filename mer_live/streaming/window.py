@@ -28,6 +28,7 @@ class Window:
     box_changes: int                # how many times the crop box had changed when these frames were cropped
     spot_score: float = 0.0         # the region spotter's score at the last frame
     candidate: bool = False         # the region spotter saw facial motion at the last frame
+    spot_state: str = ""            # the region spotter's state at the last frame (spotting.SPOTTER_STATES)
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,13 @@ class WindowBuffer:
         return span + self._frame_period >= self.clip_seconds - 1e-6
 
     def snapshot(self, index: int, captured_at: float, box_changes: int, spot_score: float = 0.0,
-                 candidate: bool = False) -> Window:
+                 candidate: bool = False, spot_state: str = "") -> Window:
         """The newest clip as a Window."""
         first = self._clip_start()
         frames = list(self._frames)[first:]
         return Window(index=index, t_start=self._times[first], t_end=self._times[-1], frames=np.stack(frames),
                       captured_at=captured_at, box_changes=box_changes, spot_score=spot_score,
-                      candidate=candidate)
+                      candidate=candidate, spot_state=spot_state)
 
     def span(self, t_centre: float, captured_at: float, box_changes: int) -> Window | None:
         """The clip of `clip_seconds` centred on `t_centre` (shifted to lie within the stored frames, as
