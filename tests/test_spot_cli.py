@@ -36,7 +36,7 @@ def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, 
     out = tmp_path / "out"
     code, stdout, _ = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--threshold", "1.5"], capsys)
     assert code == 0
-    assert "micro F1" in stdout and "overall F1" in stdout
+    assert "micro F1" in stdout and "overall F1" in stdout and "any-type F1" in stdout
     report = json.loads((out / "report.json").read_text())
     counts = report["summary"]["counts"]
     truth = [i for v in made.videos for i in v.truth]
@@ -57,6 +57,10 @@ def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, 
     markdown = (out / "report.md").read_text()
     assert "| micro |" in markdown and ".008" in markdown and "none is causal" in markdown
     assert "| watched |" in markdown                    # what share of each video the spotter watched
+    assert "**Any-type F1:" in markdown and "| CASME_SQ | micro |" in markdown
+    limits = report["summary"]["type_limits"]           # the run's own spotter limits
+    assert (limits["max_micro_s"], limits["max_macro_s"]) == (0.5, 4.0)
+    assert limits["datasets"]["CASME_SQ"]["all"]["annotated"] == counts["overall"]["annotated"]
     assert all(0.5 < row["watched"] <= 1 for row in report["summary"]["per_video"])
     assert report["run"]["engine"]["face"] == "full" and report["run"]["engine"]["spotter"]["threshold"] == 1.5
 

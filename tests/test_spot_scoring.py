@@ -7,8 +7,9 @@ import pytest
 from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.evaluation import evaluate_video
 from mer_live.spot_eval.live_metrics import delay_stats, per_minute
-from mer_live.spot_eval.report import summarize
+from mer_live.spot_eval.report import markdown, summarize
 from mer_live.spot_eval.scoring import Counts, iou, match, pooled, score_video
+from mer_live.spot_eval.type_limits import TypeLimits
 
 
 def test_iou_counts_frames_inclusively():
@@ -126,8 +127,9 @@ def _event(onset, offset, kind, reported_at_s, fps=30.0):
             "reported_at_s": reported_at_s, "label": "", "confidence": 1.0, "peak_score": 3.0}
 
 
-def _result(video_id, annotations, events, duration_s, blinks=()):
-    return {"video_id": video_id, "fps": 30.0, "duration_s": duration_s, "annotations": list(annotations),
+def _result(video_id, annotations, events, duration_s, blinks=(), fps=30.0, dataset="CASME_SQ"):
+    return {"video_id": video_id, "dataset": dataset, "fps": fps, "duration_s": duration_s,
+            "annotations": list(annotations),
             "events": list(events), "blinks": list(blinks),
             "engine": {"warning_count": 0, "errors": []}, "wall_s": 1.0}
 
@@ -197,3 +199,63 @@ def test_conventions_are_checked_and_described():
     lines = Conventions(type_absent="skip", onset_missing="drop").describe()
     assert "--type-absent skip" in lines[0] and "SOFTNet" in lines[0]
     assert "--onset-missing drop" in lines[1] and "onset 0" in lines[1]
+
+
+def test_annotations_the_type_rules_cannot_match_are_counted_per_dataset_and_type():
+    # 30 fps: a micro of 15 frames is 0.5 s (allowed), of 16 frames 0.53 s (CAS(ME)^2's case: too long); a
+    # macro of 15 frames is not longer than 0.5 s (too short), of 121 frames is over 4 s (too long)
+    casme = _result("a", [_interval(0, 14, "micro"), _interval(100, 115, "micro"), _interval(200, 214, "macro"),
+                          _interval(300, 315, "macro"), _interval(400, 519, "macro"), _interval(600, 720, "macro")],
+                    [_event(0, 14, "micro", 1.0), _event(300, 315, "macro", 11.0)], duration_s=30.0)
+    # 200 fps (SAMM): 100 frames are 0.5 s, 101 are not; 801 frames are over 4 s
+    samm = _result("b", [_interval(0, 99, "micro", 200.0), _interval(500, 600, "micro", 200.0),
+                         _interval(1000, 1800, "macro", 200.0)], [], duration_s=30.0, fps=200.0,
+                   dataset="SAMM_LV")
+    limits = summarize([casme, samm], limits=TypeLimits(0.5, 4.0))["type_limits"]
+    assert (limits["max_micro_s"], limits["max_macro_s"]) == (0.5, 4.0)
+    micro, macro = limits["datasets"]["CASME_SQ"]["micro"], limits["datasets"]["CASME_SQ"]["macro"]
+    assert (micro["annotated"], micro["unmatchable"], micro["too_long"]) == (2, 1, 1)
+    assert (macro["annotated"], macro["unmatchable"], macro["too_long"], macro["too_short"]) == (4, 2, 1, 1)
+    assert micro["best_recall"] == pytest.approx(1 / 2) and micro["recall"] == pytest.approx(1 / 2)
+    assert macro["best_recall"] == pytest.approx(2 / 4) and macro["recall"] == pytest.approx(1 / 4)
+    both = limits["datasets"]["CASME_SQ"]["all"]
+    assert (both["annotated"], both["unmatchable"], both["best_recall"]) == (6, 3, pytest.approx(1 / 2))
+    samm_rows = limits["datasets"]["SAMM_LV"]
+    assert (samm_rows["micro"]["unmatchable"], samm_rows["macro"]["too_long"]) == (1, 1)
+    assert samm_rows["micro"]["recall"] == 0.0
+    # the limits follow the run's spotter settings; a spotter without type rules has none
+    longer = summarize([casme], limits=TypeLimits.from_engine({"spotter": {"max_micro_s": 0.6, "max_macro_s": 5}}))
+    assert longer["type_limits"]["datasets"]["CASME_SQ"]["micro"]["unmatchable"] == 0
+    assert longer["type_limits"]["datasets"]["CASME_SQ"]["macro"]["too_short"] == 2
+    assert TypeLimits.from_engine({"spotter": {"threshold": 2.0}}) is None
+    assert summarize([casme])["type_limits"] is None
+
+
+def test_any_type_f1_matches_across_types_one_to_one():
+    # a micro event on a macro annotation and a macro event on a micro one: no true positive of either type,
+    # two when type is ignored; a second event on the same annotation stays false (one to one)
+    result = _result("a", [_interval(0, 14, "micro"), _interval(100, 130, "macro"), _interval(400, 409, "micro")],
+                     [_event(100, 130, "micro", 5.0), _event(101, 130, "micro", 5.0), _event(0, 14, "macro", 1.0)],
+                     duration_s=30.0)
+    summary = summarize([result])
+    assert summary["counts"]["overall"]["tp"] == 0
+    any_type = summary["any_type"]
+    assert (any_type["annotated"], any_type["predicted"], any_type["tp"]) == (3, 3, 2)
+    assert any_type["f1"] == pytest.approx(4 / 6)
+    # under --type-absent skip a video's types without annotations leave both sides, as in the per-type counts
+    macro_only = _result("b", [_interval(100, 130, "macro")], [_event(100, 130, "micro", 5.0)], duration_s=30.0)
+    assert summarize([macro_only], Conventions(type_absent="skip"))["any_type"]["predicted"] == 0
+    assert summarize([macro_only])["any_type"]["tp"] == 1
+
+
+def test_report_says_what_the_type_rules_cannot_match_and_the_any_type_f1():
+    result = _result("a", [_interval(0, 15, "micro"), _interval(100, 130, "macro")],
+                     [_event(0, 15, "macro", 1.0)], duration_s=30.0)
+    engine = {"spotter": {"max_micro_s": 0.5, "max_macro_s": 4.0}}
+    report = {"run": {"title": "t", "data_path": "/d", "classifier": "c", "mer_live_version": "0", "engine": engine},
+              "summary": summarize([result], limits=TypeLimits.from_engine(engine)), "reader_notes": [],
+              "anchors": ""}
+    text = markdown(report)
+    assert "**Any-type F1: 0.667**" in text
+    assert "| CASME_SQ | micro | 1 | 1 | 1 | 0 | 0.000 | 0.000 |" in text
+    assert "| CASME_SQ | macro | 1 | 0 | 0 | 0 | 1.000 | 0.000 |" in text

@@ -200,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return outcome.status
     counts = report["summary"]["counts"]
     print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
-                     for k in ("micro", "macro", "overall")))
+                     for k in ("micro", "macro", "overall"))
+          + f" | any-type F1 {report['summary']['any_type']['f1']:.3f}")
     print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
     damaged = [row for row in report["summary"]["per_video"] if row.get("unreadable_frames")]
     if damaged:

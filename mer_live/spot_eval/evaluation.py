@@ -11,7 +11,7 @@ import dataclasses
 from mer_live.spot_eval.catalog import KINDS
 from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.live_metrics import overlaps_any
-from mer_live.spot_eval.scoring import Counts, TypeMatch, score_video
+from mer_live.spot_eval.scoring import Counts, TypeMatch, score_any_type, score_video
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +24,8 @@ class VideoEvaluation:
     matched_annotations: frozenset[int]     # indices into result["annotations"]
     false_on_blinks: int                    # false micro events that overlap an annotated blink
     scored_kinds: tuple[str, ...] = KINDS   # the types this video counts for under the conventions
+    any_type: Counts = Counts()             # predictions of the scored types against all scored annotations,
+                                            # matched whatever their types
 
 
 def evaluate_video(result: dict, conventions: Conventions = Conventions()) -> VideoEvaluation:
@@ -33,6 +35,7 @@ def evaluate_video(result: dict, conventions: Conventions = Conventions()) -> Vi
     predicted = [(e["onset"], e["offset"], e["kind"]) for e in events]
     annotated = [(a["onset"], a["offset"], a["kind"]) for _, a in scored]
     matches = score_video(predicted, annotated, kinds)
+    any_type = score_any_type([p for p in predicted if p[2] in kinds], [a for a in annotated if a[2] in kinds])
     delays: dict[str, list[float]] = {kind: [] for kind in KINDS}
     matched_events: set[int] = set()
     matched_annotations: set[int] = set()
@@ -53,4 +56,4 @@ def evaluate_video(result: dict, conventions: Conventions = Conventions()) -> Vi
     return VideoEvaluation(video_id=result["video_id"], duration_s=result["duration_s"], matches=matches,
                            delays_s=delays, matched_events=frozenset(matched_events),
                            matched_annotations=frozenset(matched_annotations), false_on_blinks=on_blinks,
-                           scored_kinds=kinds)
+                           scored_kinds=kinds, any_type=any_type.counts)

@@ -16,6 +16,7 @@ from mer_live.spot_eval.records import ReaderNote
 from mer_live.spot_eval.runner import describe_unreadable, safe_name, unreadable_frames
 from mer_live.spot_eval.scoring import Counts, pooled
 from mer_live.spot_eval.timeline import draw_timeline
+from mer_live.spot_eval.type_limits import TypeLimits, best_recall, unmatchable_counts
 
 TIMELINES_DIR = "timelines"
 TIMELINES_STAMP = "conventions.json"      # the conventions the timelines were drawn under
@@ -45,11 +46,31 @@ def watched_share(result: dict) -> float | None:
     return watch.get("watching", 0) / total if total else None
 
 
-def summarize(results: Sequence[dict], conventions: Conventions = Conventions()) -> dict:
-    """Pooled MEGC counts per type, delays, false events per minute and per-video rows. False events per
-    minute of a type are over the minutes of the videos that count for that type."""
+def type_limit_rows(results: Sequence[dict], evaluations, limits: TypeLimits,
+                    conventions: Conventions) -> dict:
+    """Per dataset and type (and "all" types of a dataset): the annotations the type rules can never match,
+    the best recall a perfect detector reaches under those rules, and the recall reached."""
+    unmatchable = unmatchable_counts(results, limits, conventions)
+    rows = {}
+    for dataset, per_kind in unmatchable.items():
+        tp = {kind: sum(e.matches[kind].counts.tp for r, e in zip(results, evaluations)
+                        if r.get("dataset", "?") == dataset) for kind in KINDS}
+        per_kind = {**per_kind, "all": {key: sum(per_kind[k][key] for k in KINDS) for key in per_kind[KINDS[0]]}}
+        tp["all"] = sum(tp.values())
+        rows[dataset] = {kind: {**row, "best_recall": best_recall(row["annotated"], row["unmatchable"]),
+                                "recall": tp[kind] / row["annotated"] if row["annotated"] else 0.0}
+                         for kind, row in per_kind.items()}
+    return {**limits.to_dict(), "datasets": rows}
+
+
+def summarize(results: Sequence[dict], conventions: Conventions = Conventions(),
+              limits: TypeLimits | None = None) -> dict:
+    """Pooled MEGC counts per type, the F1 that ignores type, delays, false events per minute and per-video
+    rows; with `limits` (the run's spotter's), the annotations its type rules can never match. False events
+    per minute of a type are over the minutes of the videos that count for that type."""
     evaluations = [evaluate_video(r, conventions) for r in results]
     counts = pooled([e.matches for e in evaluations], KINDS)
+    any_type = sum((e.any_type for e in evaluations), Counts())
     seconds = sum(r["duration_s"] for r in results)
     scored_seconds = {kind: sum(r["duration_s"] for r, e in zip(results, evaluations) if kind in e.scored_kinds)
                       for kind in KINDS}
@@ -71,7 +92,8 @@ def summarize(results: Sequence[dict], conventions: Conventions = Conventions())
                        "unreadable_frames": unreadable_frames(result), "unreadable": describe_unreadable(result),
                        "watched": watched_share(result), "wall_s": result["wall_s"]})
     return {"videos": len(results), "minutes": seconds / 60,
-            "counts": {k: c.to_dict() for k, c in counts.items()},
+            "counts": {k: c.to_dict() for k, c in counts.items()}, "any_type": any_type.to_dict(),
+            "type_limits": None if limits is None else type_limit_rows(results, evaluations, limits, conventions),
             "delay": {k: delay_stats(v) for k, v in delays.items()},
             "false_per_minute": {k: per_minute(counts[k].fp, scored_seconds[k]) for k in (*KINDS, "overall")},
             "blinks": {"annotated": blink_count, "false_micro_on_blinks": false_on_blinks},
@@ -92,7 +114,8 @@ def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: 
             draw_video_timeline(out_dir, result, conventions)
     write_text_atomic(stamp, stamp_text)
     run_info = {**run_info, "conventions": conventions.to_dict()}
-    report = {"run": run_info, "summary": summarize(results, conventions),
+    limits = TypeLimits.from_engine(run_info.get("engine"))
+    report = {"run": run_info, "summary": summarize(results, conventions, limits),
               "conventions": conventions.describe(),
               "reader_notes": [{"category": n.category, "text": n.text} for n in notes], "anchors": ANCHORS}
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1))
@@ -106,6 +129,23 @@ def _f(value, digits: int = 3) -> str:
 
 def _share(value) -> str:
     return "-" if value is None else f"{value:.0%}"
+
+
+def _type_limit_lines(limits: dict | None) -> list[str]:
+    if not limits:
+        return []
+    lines = ["", "### What the type rules can never match", "",
+             f"The spotter calls a segment micro when it lasts at most {limits['max_micro_s']:g} s and macro when "
+             f"it lasts more than that and at most {limits['max_macro_s']:g} s (`max_micro_s`, `max_macro_s`); an "
+             "annotation outside its type's limits (length (offset - onset + 1) / fps) cannot be a true positive. "
+             "`best recall` is what a perfect detector would reach under these rules.", "",
+             "| dataset | type | annotated | never matchable | too long | too short | best recall | recall |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for dataset, per_kind in limits["datasets"].items():
+        for kind, row in per_kind.items():
+            lines.append(f"| {dataset} | {kind} | {row['annotated']} | {row['unmatchable']} | {row['too_long']} | "
+                         f"{row['too_short']} | {_f(row['best_recall'])} | {_f(row['recall'])} |")
+    return lines
 
 
 def markdown(report: dict) -> str:
@@ -133,6 +173,14 @@ def markdown(report: dict) -> str:
         c = counts[kind]
         lines.append(f"| {kind} | {c['annotated']} | {c['predicted']} | {c['tp']} | {_f(c['precision'])} | "
                      f"{_f(c['recall'])} | **{_f(c['f1'])}** |")
+    any_type = summary.get("any_type")
+    if any_type:
+        lines += ["", f"**Any-type F1: {_f(any_type['f1'])}** (precision {_f(any_type['precision'])}, recall "
+                      f"{_f(any_type['recall'])}, {any_type['tp']} TP of {any_type['annotated']} annotated and "
+                      f"{any_type['predicted']} spotted): a spotted interval of either type matches an annotated "
+                      "interval of either type with IoU >= 0.5, one to one; its gap to the overall F1 is "
+                      "what the type calls cost."]
+    lines += _type_limit_lines(summary.get("type_limits"))
     lines += ["", "## Live figures", "",
               "What no published spotter reports: the delay from each matched annotation's offset to the moment "
               "the engine reported the event (stream time), and the false events a user sees per minute.", "",
