@@ -117,8 +117,9 @@ def test_spotter_watches_a_real_talking_face(pasted, default_run):
     assert segments, "no segment of any kind was opened and decided on 8 s of a moving face"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 20: the region spotter of 87f9ce6 reports none of the pasted "
-                                       "1.5-3 px motions as a micro-expression on real video (0 of 3 here)")
+@pytest.mark.xfail(strict=True, reason="issue 20: the region spotter does not yet report pasted 1.5-3 px "
+                                       "motions as micro-expressions on real video (0 of 3 here; see "
+                                       "benchmarks/bench_real_spotting.py)")
 def test_spotter_finds_pasted_micro_motions(pasted, default_run):
     """At least one of the three pasted motions is reported as a micro-expression (IoU >= 0.5)."""
     events, _, _ = default_run

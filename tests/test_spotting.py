@@ -272,9 +272,22 @@ def test_a_real_face_that_emotes_blinks_and_laughs_gives_no_micro_expression(one
 
     path = Path(__file__).parent / "data" / "real" / "WolfgangLanger_Pexels.mp4"
     engine = Engine(VideoFileSource(path), None, EngineConfig(detection=DetectionConfig(max_side=320)))
+    decided, push = [], engine.spotter.push
+
+    def noted_push(t, gray):
+        out = push(t, gray)
+        decided.extend(out)
+        return out
+
+    engine.spotter.push = noted_push
     events = engine.run()
     assert engine.stats().frames == 472 and engine.tracker.box is not None
     assert [e for e in events if e.kind == "micro"] == []
+    # it watched, and it opened and judged motions: "no micro" is a decision, not a spotter that was paused
+    # or could not open (the first version passed this test paused 57 % of the time, with nothing closed)
+    watch = engine.stats().watch
+    assert watch.get("watching", 0) >= 0.8 * sum(watch.values()), watch
+    assert len([s for s in decided if s.kind != "noise"]) >= 3, decided
 
 
 def test_at_200_fps_micro_expressions_are_found_and_the_stored_frames_stay_bounded():

@@ -153,8 +153,10 @@ class RegionSpotter:
         self.config = config or SpotterConfig()
         cfg = self.config
         self.motion = FaceMotion(cfg.size, rigid=cfg.rigid)
-        # a lower `threshold` also opens bursts earlier (never below 1: that is every other quiet frame)
-        self._open_at = min(cfg.open_threshold, max(cfg.threshold, 1.0))
+        # a `threshold` below the default opens bursts earlier in proportion (never below a z of 1: that is
+        # every other quiet frame); `open_threshold` itself always bounds it
+        default = SpotterConfig.threshold
+        self._open_at = cfg.open_threshold * min(1.0, max(cfg.threshold, 1.0) / default)
         self._px = 64.0 / cfg.size                       # pixels of the spotter's crop -> of a 64-px crop
         self._keep_s = cfg.max_macro_s + cfg.hold_s + cfg.quiet_s + 2 * cfg.lag_s + 1.0
         self._history: collections.deque = collections.deque()     # group motions (G,) of quiet frames
