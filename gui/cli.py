@@ -13,8 +13,10 @@ from typing import Sequence
 
 from mer_live.choices import ArgumentParser
 from mer_live.cli_errors import DEBUG_HELP, EXIT_BAD_MODEL, EXIT_USAGE, command_errors
+from mer_live.cli_numbers import integer, number
 from mer_live.flow import FLOW_CHOICES
 from mer_live.runtime import PROVIDER_CHOICES
+from mer_live.spec import SPEC_BOUNDS
 from mer_live.streaming.engine import FACE_MODES, EngineConfig
 from mer_live.streaming.headless import HeadlessOptions, run_headless
 from mer_live.streaming.spotting import SpotterConfig
@@ -36,16 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--events", help="headless: CSV of the spotted events")
     parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider (auto: TensorRT, CUDA, CPU, whichever works here)")
-    parser.add_argument("--stride", type=float, default=EngineConfig.stride_s, help="seconds between windows")
-    parser.add_argument("--clip-seconds", type=float, default=None,
+    parser.add_argument("--stride", type=number(above=0), default=EngineConfig.stride_s,
+                        help="seconds between windows")
+    parser.add_argument("--clip-seconds", type=number(above=0, high=SPEC_BOUNDS["clip_seconds"][1]), default=None,
                         help="window length (default: the model's clip_seconds)")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--threshold", type=number(0), default=None,
                         help="spotting threshold: how far a facial region must move from where it was, in robust "
                              f"z units of that region's own noise, to count (default {SpotterConfig.threshold})")
     parser.add_argument("--spotter", metavar="FILE", default=None,
                         help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
                              "docs/SPOTTER_TUNING.md); --threshold, when given, overrides the file's")
-    parser.add_argument("--detect-every", type=int, default=EngineConfig.detect_every,
+    parser.add_argument("--detect-every", type=integer(1), default=EngineConfig.detect_every,
                         help="run the face detector every k-th frame (default: when needed, about once a second "
                              "while a face is held)")
     parser.add_argument("--flow", default=EngineConfig.flow, choices=FLOW_CHOICES,
@@ -56,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="detect: MTCNN finds the face and holds one still crop box; full: every frame is "
                              "already a face crop (mer-prepare's *_CROP folders, the datasets' cropped frames), "
                              "so no detector runs and the whole frame (its centre square) is the face")
-    parser.add_argument("--fps", type=float, default=None,
+    parser.add_argument("--fps", type=number(above=0, high=SPEC_BOUNDS["fps"][1]), default=None,
                         help="frame rate of a folder of frames (default: the rate of the model's training data, "
                              "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")

@@ -41,8 +41,31 @@ def usage_error(capsys, *argv: str) -> str:
 
 
 def test_engine_config_refuses_bad_values_as_a_usage_error(captured_run, capsys):
-    assert "stride must be > 0" in usage_error(capsys, "--stride", "0")
+    assert "argument --stride: must be more than 0" in usage_error(capsys, "--stride", "0")
     assert not captured_run
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--clip-seconds", "-1"), ("--clip-seconds", "0"), ("--clip-seconds", "nan"), ("--clip-seconds", "inf"),
+    ("--clip-seconds", "11"), ("--fps", "-5"), ("--fps", "0"), ("--fps", "nan"), ("--fps", "inf"),
+    ("--fps", "1001"), ("--threshold", "nan"), ("--threshold", "inf"), ("--threshold", "-0.5"),
+    ("--stride", "nan"), ("--stride", "inf"), ("--stride", "-0.1"), ("--detect-every", "0"),
+    ("--detect-every", "nan"), ("--detect-every", "1.5")])
+def test_numbers_are_checked_when_the_command_line_is_parsed(captured_run, capsys, option, value):
+    """0 is no "use the default", nan no number: refused in one line (status 2) before anything runs."""
+    err = usage_error(capsys, option, value)
+    assert f"argument {option}:" in err and value in err and "Traceback" not in err
+    assert len(err.strip().splitlines()[-1]) < 200
+    assert not captured_run
+
+
+def test_threshold_comes_from_the_spotter_file_unless_given(captured_run, tmp_path):
+    settings = tmp_path / "spotter.json"
+    settings.write_text('{"threshold": 2.5}')
+    assert cli.main(["--headless", "--demo", "--spotter", str(settings)]) == 0
+    assert captured_run["config"].spotter.threshold == 2.5
+    assert cli.main(["--headless", "--demo", "--spotter", str(settings), "--threshold", "0"]) == 0
+    assert captured_run["config"].spotter.threshold == 0.0
 
 
 def test_unknown_choice_suggests_the_nearest_never_corrects(captured_run, capsys):

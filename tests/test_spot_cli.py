@@ -22,6 +22,10 @@ def tiny_root(tmp_path_factory):
     return root, made
 
 
+def strict_json(constant):
+    raise AssertionError(f"report.json holds a bare {constant}, which is not JSON")
+
+
 def run(argv, capsys):
     try:
         code = cli.main([str(a) for a in argv])
@@ -37,7 +41,7 @@ def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, 
     code, stdout, _ = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--threshold", "1.5"], capsys)
     assert code == 0
     assert "micro F1" in stdout and "overall F1" in stdout and "any-type F1" in stdout
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report.json").read_text(), parse_constant=strict_json)
     counts = report["summary"]["counts"]
     truth = [i for v in made.videos for i in v.truth]
     assert counts["micro"]["annotated"] == sum(i.kind == "micro" for i in truth)
@@ -195,6 +199,16 @@ def test_an_emptied_annotation_sheet_is_refused_not_scored_f1_0(tiny_root, tmp_p
     (["{root}", "CASME_SQ", "--stride", "0"], 2, "--stride"),
     (["{root}", "CASME_SQ", "--threshold", "-0.5"], 2, "--threshold"),
     (["{root}", "CASME_SQ", "--detect-every", "0"], 2, "--detect-every"),
+    (["{root}", "CASME_SQ", "--threshold", "nan"], 2, "--threshold"),
+    (["{root}", "CASME_SQ", "--threshold", "inf"], 2, "--threshold"),
+    (["{root}", "CASME_SQ", "--stride", "nan"], 2, "--stride"),
+    (["{root}", "CASME_SQ", "--stride", "inf"], 2, "--stride"),
+    (["{root}", "CASME_SQ", "--clip-seconds", "nan"], 2, "--clip-seconds"),
+    (["{root}", "CASME_SQ", "--clip-seconds", "inf"], 2, "--clip-seconds"),
+    (["{root}", "CASME_SQ", "--clip-seconds", "0"], 2, "--clip-seconds"),
+    (["{root}", "CASME_SQ", "--clip-seconds", "-1"], 2, "--clip-seconds"),
+    (["{root}", "CASME_SQ", "--clip-seconds", "11"], 2, "--clip-seconds"),
+    (["{root}", "CASME_SQ", "--detect-every", "1.5"], 2, "--detect-every"),
     (["{root}", "CASME_SQ", "--out", "{file}"], 3, "not a folder"),
     (["{root}", "SAMM_LV"], 2, "SAMM_LV"),
     (["{root}", "CASME_SQ", "--frobnicate"], 2, "unrecognized arguments"),

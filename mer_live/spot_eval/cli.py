@@ -43,8 +43,10 @@ class _Parser(ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from mer_live.cli_errors import DEBUG_HELP
+    from mer_live.cli_numbers import integer, number
     from mer_live.flow import FLOW_CHOICES
     from mer_live.runtime import PROVIDER_CHOICES
+    from mer_live.spec import SPEC_BOUNDS
     from mer_live.streaming.engine import FACE_MODES, EngineConfig
     from mer_live.streaming.spotting import SpotterConfig
 
@@ -75,15 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="optical flow of the events' clips for --model: opencv (CPU), torch "
                              "(mer_live.torch_flow, the same flow within 0.001 px; on the GPU when PyTorch sees "
                              "one), auto (torch on a CUDA GPU, else opencv)")
-    parser.add_argument("--stride", type=float, default=defaults.stride_s,
+    parser.add_argument("--stride", type=number(above=0), default=defaults.stride_s,
                         help=f"seconds between windows (default {defaults.stride_s})")
-    parser.add_argument("--clip-seconds", type=float, default=None, help="window length (default: the model's)")
+    parser.add_argument("--clip-seconds", type=number(above=0, high=SPEC_BOUNDS["clip_seconds"][1]), default=None,
+                        help="window length (default: the model's)")
     parser.add_argument("--spotter", metavar="FILE", default=None,
                         help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
                              "docs/SPOTTER_TUNING.md); named in the report; --threshold overrides the file's")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--threshold", type=number(0), default=None,
                         help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold})")
-    parser.add_argument("--detect-every", type=int, default=None,
+    parser.add_argument("--detect-every", type=integer(1), default=None,
                         help="run the face detector every k-th frame (default: when the engine needs it, as the "
                              "live app does)")
     parser.add_argument("--face", default=defaults.face, choices=FACE_MODES,
@@ -107,17 +110,6 @@ def engine_config(args: argparse.Namespace):
         spotter = dataclasses.replace(spotter, threshold=args.threshold)
     return EngineConfig(stride_s=args.stride, clip_seconds=args.clip_seconds, detect_every=args.detect_every,
                         face=args.face, spotter=spotter, classify_windows=False, flow=args.flow)
-
-
-def _check_numbers(args: argparse.Namespace) -> None:
-    if args.stride <= 0:
-        raise UsageError("--stride must be > 0 seconds")
-    if args.clip_seconds is not None and args.clip_seconds <= 0:
-        raise UsageError("--clip-seconds must be > 0")
-    if args.threshold is not None and args.threshold < 0:
-        raise UsageError("--threshold must be >= 0 (0: every motion the spotter opens counts)")
-    if args.detect_every is not None and args.detect_every < 1:
-        raise UsageError("--detect-every must be >= 1")
 
 
 def _select(index, names: Sequence[str] | None, skip_unlabeled: bool):
@@ -157,7 +149,6 @@ def _prepare(args: argparse.Namespace):
     from mer_live.spot_eval.readers import load_long_videos
     from mer_live.spot_eval.runner import check_run_settings, engine_settings, spot_only_classifier
 
-    _check_numbers(args)
     out_dir = check_writable(Path(args.out or f"runs/spot-{args.dataset}"), folder=True)
     index = load_long_videos(args.data_path, args.dataset)
     videos = _select(index, args.videos, args.skip_unlabeled)
