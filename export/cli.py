@@ -13,8 +13,10 @@ from mer_live.cli_errors import (DEBUG_HELP, EXIT_BAD_MODEL, EXIT_INCOMPLETE, EX
                                  command_errors)
 from mer_live.progress import progress, write
 
+from mer_live.cli_numbers import integer
+
 from export.onnx_export import (DEFAULT_OPSET, EXPORTERS, ExportError, ExportResult, default_output_path,
-                                export_checkpoint)
+                                export_checkpoint, supported_opsets)
 
 
 def run_checkpoints(run_dir: Path) -> list[Path]:
@@ -38,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="output .onnx file (default: next to the checkpoint, model.onnx or model.fp16.onnx); "
                         "single checkpoint only")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    low, high = supported_opsets()
+    p.add_argument("--opset", type=integer(low=low, high=high), default=DEFAULT_OPSET,
+                   help=f"ONNX opset, {low} to {high} with this torch (default {DEFAULT_OPSET})")
     p.add_argument("--fp16", action="store_true",
                    help="store weights and input in float16 (for GPU inference; verified to 2e-2 on probabilities)")
     p.add_argument("--static-batch", action="store_true",
@@ -70,7 +74,11 @@ def format_table(results: list[ExportResult], failures: list[tuple[Path, str]]) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    low, high = supported_opsets(args.exporter)
+    if not low <= args.opset <= high:
+        parser.error(f"argument --opset: the {args.exporter} exporter writes opsets {low} to {high}, got {args.opset}")
     errors = {CheckpointError: EXIT_BAD_MODEL, ExportError: EXIT_INCOMPLETE}
     with command_errors("mer-export", errors, debug=args.debug,
                         interrupted="no file was written for the model being exported") as outcome:

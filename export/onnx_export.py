@@ -30,6 +30,18 @@ from mer_live.spec import ModelSpec
 from export.verify import VerificationReport, verify_export
 
 DEFAULT_OPSET = 18
+
+
+def supported_opsets(exporter: str = "auto") -> tuple[int, int]:
+    """(lowest, highest) ONNX opset the installed torch.onnx exporter can write, so `--opset 999` is refused
+    when parsed instead of failing (or quietly writing another opset) minutes later."""
+    from torch.onnx import _constants as limits   # private, but the only record of the installed range
+    low = getattr(limits, "ONNX_MIN_OPSET", 7)
+    high = getattr(limits, "ONNX_MAX_OPSET", DEFAULT_OPSET)
+    if exporter == "legacy":                      # the TorchScript exporter stops earlier than torch.export
+        high = min(high, getattr(limits, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", high))
+    return low, high
+
 EXPORTERS = ("auto", "dynamo", "legacy")
 MAX_BATCH = 1024
 

@@ -272,3 +272,15 @@ def test_unwritable_output_is_refused_before_any_work(tmp_path, monkeypatch, cap
 def test_checkpoint_errors_are_the_checkpoint_modules(tmp_path):
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         export_checkpoint(tmp_path / "missing.pt", report=quiet)
+
+
+@pytest.mark.parametrize("options", [["--opset", "999"], ["--opset", "1"], ["--opset", "22", "--exporter", "legacy"]])
+def test_opset_outside_the_installed_exporter_is_refused_when_parsed(tmp_path, capsys, options):
+    """`--opset 999` exited 0 after a traceback and wrote opset 18 (issue 22)."""
+    make_checkpoint(tmp_path / "model.pt", "ch1_resnext", "GRAY")
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "model.pt"), *options])
+    err = capsys.readouterr().err
+    assert stop.value.code == EXIT_USAGE and "--opset" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()[-1]) and not (tmp_path / "model.onnx").exists()
+    assert [line for line in err.splitlines() if line.startswith("mer-export: error")][0].count(options[1]) == 1
