@@ -61,7 +61,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, or holding objects the weights-only loader refuses
         raise CheckpointError(f"cannot read checkpoint {path}: {describe_load_error(exc)}; use a checkpoint "
-                              "written by mer-train") from exc
+                              "written by mer-train") from sanitized_cause(exc)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a mer-live checkpoint (no '{FORMAT}' header); train one with mer-train")
     info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
@@ -88,6 +88,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
 # reason: an untrusted file must never be met with an invitation to run its code.
 _ADVICE = ("weights_only", "weights only", "trusted source", "trust this", "safe_globals", "allowlist",
            "documentation of torch.load", "file an issue", "can still be loaded", "two options", "alternatively")
+
+
+class UnloadableWeights(Exception):
+    """Stands in for torch.load's own error as the cause: same frames, its message without the advice, so that
+    `--debug` tracebacks never invite `weights_only=False` either."""
+
+
+def sanitized_cause(exc: Exception) -> UnloadableWeights:
+    """`exc` as an UnloadableWeights with its traceback kept and PyTorch's advice removed (describe_load_error)."""
+    cause = UnloadableWeights(f"torch.load(weights_only=True) refused the file: {describe_load_error(exc)}")
+    return cause.with_traceback(exc.__traceback__)
 
 
 def describe_load_error(exc: Exception) -> str:

@@ -284,3 +284,20 @@ def test_opset_outside_the_installed_exporter_is_refused_when_parsed(tmp_path, c
     assert stop.value.code == EXIT_USAGE and "--opset" in err and "Traceback" not in err
     assert len(err.strip().splitlines()[-1]) and not (tmp_path / "model.onnx").exists()
     assert [line for line in err.splitlines() if line.startswith("mer-export: error")][0].count(options[1]) == 1
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("executed",))
+
+
+def test_debug_traceback_of_an_untrusted_checkpoint_never_advises_weights_only_false(tmp_path, capsys):
+    """`mer-export evil.pt --debug` printed PyTorch's advice to retry with weights_only=False (issue 22)."""
+    torch.save({"format": "mer-live-checkpoint", "x": _Evil()}, tmp_path / "evil.pt")
+    assert main([str(tmp_path / "evil.pt"), "--debug"]) == EXIT_BAD_MODEL
+    captured = capsys.readouterr()
+    text = captured.err + captured.out
+    assert "Traceback" in text and "cannot read checkpoint" in text and "executed" not in captured.out
+    lowered = text.lower()
+    for advice in ("weights_only=false", "set to `false`", "safe_globals", "trust the source", "allowlist"):
+        assert advice not in lowered, advice

@@ -51,9 +51,10 @@ def read_swin_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, pickled code
-        from mer_live.checkpoint import describe_load_error
+        from mer_live.checkpoint import describe_load_error, sanitized_cause
 
-        raise PretrainedError(f"cannot read pretrained weights {path}: {describe_load_error(exc)}") from exc
+        raise PretrainedError(f"cannot read pretrained weights {path}: {describe_load_error(exc)}") \
+            from sanitized_cause(exc)
     if isinstance(payload, dict) and isinstance(payload.get("state_dict"), dict):
         payload = payload["state_dict"]
     elif isinstance(payload, dict) and isinstance(payload.get("model"), dict):
