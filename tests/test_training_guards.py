@@ -1,6 +1,6 @@
 """mer-train against a hostile or careless user: numbers refused when the command line is parsed, one run
-at a time in an `--out` folder, temporary files of a killed run swept, and no `options.json` left by a run
-that failed before training."""
+at a time in an `--out` folder, temporary files of a killed run swept, no `options.json` left by a run
+that failed before training, and a damaged JSON file of an earlier run met in one line or trained again."""
 from __future__ import annotations
 
 import json
@@ -151,3 +151,50 @@ def test_a_sheet_naming_a_clip_outside_the_dataset_stops_training_in_one_line(da
     assert line.startswith(f"mer-train: error: label sheet {sheet}: Filename must be one clip folder's name")
     assert "row 3 '../../../../outside/secret'" in line and "mer-prepare" not in line
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- a damaged file of an earlier run in --out
+RESUME = [*FAST, "--subjects", "s01", "--cache-dir", ""]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, synth_root):
+    """A finished one-fold run; each test damages a copy of it."""
+    out = tmp_path_factory.mktemp("finished") / "out"
+    assert cli.main([MODEL, str(synth_root), "SMIC", *RESUME, "--out", str(out)]) == 0
+    return out
+
+
+def half(path: Path) -> None:
+    text = path.read_text()
+    path.write_text(text[:len(text) // 2])
+
+
+@pytest.mark.parametrize("name", ["predictions.json", "result.json"])
+def test_a_damaged_fold_file_is_trained_again_and_said(name, finished_run, tmp_path, synth_root, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(finished_run, out)
+    half(out / "folds" / "s01" / name)
+    capsys.readouterr()
+    assert cli.main([MODEL, str(synth_root), "SMIC", *RESUME, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"warning: {out / 'folds' / 's01' / name} is damaged (not complete JSON" in err
+    assert "training folds/s01 again" in err
+    for done in ("predictions.json", "result.json"):
+        assert json.loads((out / "folds" / "s01" / done).read_text())["subject"] == "s01"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a list"])
+def test_a_damaged_options_file_stops_the_resume_in_one_line(damage, finished_run, tmp_path, synth_root, capsys,
+                                                             monkeypatch):
+    out = tmp_path / "out"
+    shutil.copytree(finished_run, out)
+    options = out / "options.json"
+    half(options) if damage == "truncated" else options.write_text("[1, 2]")
+    monkeypatch.setattr(run_module, "check_model", lambda *a: pytest.fail("the run went on past options.json"))
+    capsys.readouterr()
+    assert cli.main([MODEL, str(synth_root), "SMIC", *RESUME, "--out", str(out)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"mer-train: error: {options} is damaged (")
+    assert "give another --out, or delete that file" in line

@@ -2,7 +2,8 @@
 across ranks, or trained by all ranks together with --distribute ddp), optionally the final all-subject
 model, and write the report.
 
-Output folder layout (resumable: a fold is finished when its result.json exists; it is written last):
+Output folder layout (resumable: a fold is finished when its result.json exists, written last, and its
+JSON files read back; a damaged one is trained again):
     options.json                      the options that define the results (a resume must match them);
                                       written with the first fold's files
     folds/<subject>/model.pt          mer_live.checkpoint of the fold's model after the last epoch
@@ -238,7 +239,12 @@ def check_resume(out_dir: Path, options: TrainOptions) -> None:
     path = out_dir / "options.json"
     if not path.is_file():
         return
-    saved = read_json(path)
+    try:
+        saved = read_json(path)
+    except DamagedFileError as exc:
+        raise TrainingError(f"{exc}, so the folder's results cannot be matched to these options: give another "
+                            "--out, or delete that file if the folder's folds were made with these same options "
+                            "(the run writes it anew)") from exc
     current = options.identity()
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     if differ:
@@ -293,8 +299,36 @@ def fill_cache(cache: ClipCache, clips: list[ClipRecord], rank: int, world: int,
         cache.get(clip.frames) if shared else cache.features(clip.frames)
 
 
+class DamagedFileError(TrainingError):
+    """A JSON file an earlier run left in --out does not read back (truncated, emptied, edited by hand)."""
+
+
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The JSON object in `path`; DamagedFileError names the file when it holds none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedFileError(f"{path} is damaged (not complete JSON: {exc})") from exc
+    if not isinstance(data, dict):
+        raise DamagedFileError(f"{path} is damaged (JSON {type(data).__name__}, not the object mer-train writes)")
+    return data
+
+
+def fold_finished(out_dir: Path, job: FoldJob, say: bool) -> bool:
+    """Whether a resume may skip the job: its files read back. A damaged or missing one (a disk error, an
+    edit) makes the job run again, said on stderr when `say`, rather than stop the resume in a traceback."""
+    folder = out_dir / job.folder
+    if not (folder / "result.json").is_file():
+        return False
+    for name in ("result.json",) if job.subject is None else ("predictions.json", "result.json"):
+        try:
+            read_json(folder / name)
+        except (DamagedFileError, FileNotFoundError) as exc:
+            if say:
+                reason = exc if isinstance(exc, DamagedFileError) else f"{folder / name} is missing"
+                print(f"warning: {reason}; training {job.folder} again", file=sys.stderr)
+            return False
+    return True
 
 
 def fold_summary(job: FoldJob, clips: list[ClipRecord], outcome: FoldOutcome, num_classes: int,
@@ -492,7 +526,7 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
     fill_cache(cache, index.clips, ctx.rank, ctx.world, quiet)
     distributed.barrier(ctx)
 
-    pending = [job for job in jobs if not (out_dir / job.folder / "result.json").is_file()]
+    pending = [job for job in jobs if not fold_finished(out_dir, job, say=ctx.rank == 0)]
     pending = distributed.broadcast(ctx, pending)  # every rank shares out the same list
     mine = pending if options.distribute == "ddp" else pending[ctx.rank::ctx.world]
     if ctx.rank == 0 and len(pending) < len(jobs):
