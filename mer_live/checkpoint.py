@@ -6,6 +6,7 @@ checkpoint from a newer mer-live (newer format or model spec) is refused with th
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass, field
@@ -43,8 +44,35 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
         "info": ckpt.info,
     }
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:  # into a handle: a full disk is an OSError (ENOSPC), not torch's
-            torch.save(payload, handle)  # "unexpected pos" RuntimeError
+        with open(tmp, "wb") as handle:  # into a handle: a full disk is mostly an OSError (ENOSPC) ...
+            try:
+                torch.save(payload, handle)
+            except RuntimeError as exc:  # ... but not always: see _write_error
+                error = _write_error(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+
+
+def _write_error(exc: RuntimeError) -> BaseException:
+    """The OSError behind torch.save's RuntimeError, or `exc` when it is about something else.
+
+    When a write stops short (a disk filling up mid-file), torch's zip writer still writes its end record while
+    the error unwinds; that finds the file shorter than it counted and raises "unexpected pos", hiding the
+    OSError. Return that OSError when torch kept it in the chain; else, for "unexpected pos", a full disk (the
+    way a write stops short), with no file name: `atomic_path` adds the checkpoint's.
+    """
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OSError):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if "unexpected pos" in str(exc):
+        return OSError(errno.ENOSPC, "No space left on device (the write stopped short; torch.save said "
+                                     "'unexpected pos')")
+    return exc
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:

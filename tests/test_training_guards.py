@@ -3,6 +3,7 @@ at a time in an `--out` folder, temporary files of a killed run swept, no `optio
 that failed before training, and a damaged JSON file of an earlier run met in one line or trained again."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -12,10 +13,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import torch
 
 from mer_live.atomic import atomic_path
-from mer_live.cli_errors import EXIT_CANNOT_WRITE, EXIT_UNREADABLE_INPUT
+from mer_live.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from mer_live.cli_errors import EXIT_CANNOT_WRITE, EXIT_DISK_FULL, EXIT_UNREADABLE_INPUT, describe_os_error
 from mer_live.folder_lock import LOCK_NAME, folder_lock
+from mer_live.spec import ModelSpec
 from training import cli, run as run_module
 
 MODEL = "ch3_1_fusion_cnn_like"
@@ -198,3 +202,44 @@ def test_a_damaged_options_file_stops_the_resume_in_one_line(damage, finished_ru
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"mer-train: error: {options} is damaged (")
     assert "give another --out, or delete that file" in line
+
+
+# ---------------------------------------------------------------- a full disk while torch.save writes
+def unexpected_pos(obj, handle, *args, **kwargs):
+    """torch.save on a disk that filled up mid-file: its zip writer's end record no longer lines up."""
+    handle.write(b"PK\x03\x04 half")
+    raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 1792 vs 1690")
+
+
+def unexpected_pos_after_enospc(obj, handle, *args, **kwargs):
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    except OSError:
+        unexpected_pos(obj, handle)
+
+
+@pytest.mark.parametrize("save", [unexpected_pos, unexpected_pos_after_enospc])
+def test_unexpected_pos_from_torch_save_is_a_full_disk_naming_the_checkpoint(save, tmp_path, monkeypatch):
+    path = tmp_path / "model.pt"
+    spec = ModelSpec(model="ch1_resnext", class_names=("a", "b"), num_frames=4, image_size=(32, 32))
+    save_checkpoint(path, Checkpoint(spec, {"w": torch.ones(3)}, {}))
+    monkeypatch.setattr(torch, "save", save)
+    with pytest.raises(OSError) as info:
+        save_checkpoint(path, Checkpoint(spec, {"w": torch.zeros(3)}, {}))
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    assert describe_os_error(info.value)[0] == EXIT_DISK_FULL
+    monkeypatch.undo()
+    assert float(load_checkpoint(path).state_dict["w"][0]) == 1.0           # the earlier file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]             # no temporary file left
+
+
+def test_a_full_disk_while_saving_the_final_model_is_status_4_in_one_line(tmp_path, synth_root, capsys, monkeypatch):
+    monkeypatch.setattr(torch, "save", unexpected_pos)
+    out = tmp_path / "out"
+    assert cli.main([MODEL, str(synth_root), "SMIC", *FAST, "--final-only", "--cache-dir", "", "--out", str(out)]) \
+        == EXIT_DISK_FULL
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "unexpected pos" not in err
+    (line,) = [line for line in err.splitlines() if line.startswith("mer-train: error:")]
+    assert line.startswith(f"mer-train: error: no space left on the disk that holds {out / 'final' / 'model.pt'}")
+    assert not (out / "final" / "result.json").exists() and not (out / "final" / "model.pt").exists()
