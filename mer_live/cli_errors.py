@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Iterator, Mapping
+from types import ModuleType
+from typing import Any, Callable, Iterator, Mapping
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1       # the run ended without all of its results (the lines above say which and why)
@@ -124,3 +126,24 @@ def command_errors(prog: str, table: Mapping[type, int] | None = None, *, debug:
             traceback.print_exc()
         print(f"{prog}: error: {message}", file=sys.stderr)
         outcome.status = status
+
+
+def import_command(prog: str, module: str) -> ModuleType:
+    """Import a command's module (torch and the rest take seconds): Ctrl-C meanwhile ends it in one line,
+    status 130, not a KeyboardInterrupt traceback from deep inside an import."""
+    try:
+        return importlib.import_module(module)
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted while starting; nothing was done", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def run_command(prog: str, module: str, argv: list[str] | None) -> int:
+    """A console entry point: import `module` (see import_command) and return its `main(argv)`; Ctrl-C outside
+    the command's own handler (while it parses, before its work starts) is one line and status 130 too."""
+    main: Callable[[Any], int] = import_command(prog, module).main
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
