@@ -42,6 +42,8 @@ class FaceDetector:
         frame = np.ascontiguousarray(frame_rgb)
         if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"face detection needs an RGB uint8 (H, W, 3) frame, got {frame.shape} {frame.dtype}")
+        if min(frame.shape[:2]) < self.mtcnn.min_face_size:   # no face that small is looked for; MTCNN's image
+            return None                                        # pyramid would be empty and torch.cat fail
         boxes, probs, points = self.mtcnn.detect(frame, landmarks=True)
         if boxes is None:
             return None

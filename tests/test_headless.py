@@ -1,5 +1,6 @@
 """`mer-live --headless` as a new user meets it: what it says while loading, what it prints at the end, logs
-of whole lines, the frame rate of a folder of frames, and a source error said once."""
+of whole lines, the frame rate of a folder of frames, a source error said once, and a video too small for
+a face ended in its one line without detector tracebacks."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,7 @@ import dataclasses
 import shutil
 
 import cv2
+import numpy as np
 
 from gui.cli import main
 from mer_live.cli_errors import EXIT_UNREADABLE_INPUT
@@ -109,3 +111,19 @@ def test_the_last_line_counts_event_clips_and_stride_windows_apart(tmp_path, mon
     (frames, clips, windows), line = summary_counts(capsys.readouterr().err)
     assert clips == len(labelled) and windows == len(list(csv.DictReader(out.open()))) > 0
     assert "only with --out" not in line and "per second" in line
+
+
+def test_a_video_smaller_than_a_face_ends_in_its_one_line_without_detector_tracebacks(tmp_path, capsys, caplog):
+    video = tmp_path / "tiny.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30, (1, 1))
+    assert writer.isOpened()
+    for i in range(60):
+        writer.write(np.full((1, 1, 3), 4 * i, np.uint8))
+    writer.release()
+    assert main(["--headless", "--source", str(video), "--demo", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err + caplog.text and "face detection failed" not in err + caplog.text
+    errors = [line for line in err.splitlines() if line.startswith("mer-live: error:")]
+    assert errors == [line for line in err.splitlines() if "error" in line.lower()]
+    (line,) = errors
+    assert "no face was found in any frame" in line and "nothing was written" in line
