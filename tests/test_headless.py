@@ -127,3 +127,18 @@ def test_a_video_smaller_than_a_face_ends_in_its_one_line_without_detector_trace
     assert errors == [line for line in err.splitlines() if "error" in line.lower()]
     (line,) = errors
     assert "no face was found in any frame" in line and "nothing was written" in line
+
+
+def test_a_folder_of_frames_of_mixed_sizes_is_refused_naming_the_first_that_differs(tmp_path, capsys):
+    """Mixed sizes gave a cv2.error traceback once the engine stacked them into a window (issue 22)."""
+    frames = demo.demo_source(events=(), duration_s=40 / 30).frames
+    folder = write_folder(tmp_path / "frames", frames)
+    for i in (25, 31):                                   # img25 is the first that differs
+        cv2.imwrite(str(folder / f"img{i}.png"), cv2.resize(frames[i], (frames.shape[2] // 2, frames.shape[1] // 2)))
+    out = tmp_path / "preds.csv"
+    status = main(["--headless", "--source", str(folder), "--model", str(demo.demo_model_path()), "--face", "full",
+                   "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2 and "Traceback" not in captured.err and not out.exists()
+    error = [line for line in captured.err.splitlines() if "error" in line]
+    assert len(error) == 1 and "img25.png" in error[0] and "img31" not in error[0] and "same size" in error[0]

@@ -26,7 +26,9 @@ def open_source(spec: str | int, realtime: bool = False, fps: float | None = Non
         return demo.demo_source(realtime=realtime)
     path = Path(text).expanduser()
     if path.is_dir():
-        return FolderSource(path, fps=fps or DEFAULT_FILE_FPS, realtime=realtime)
+        folder = FolderSource(path, fps=fps or DEFAULT_FILE_FPS, realtime=realtime)
+        folder.check_frame_sizes()       # refused here (status 2) rather than once the engine runs
+        return folder
     if path.is_file():
         return VideoFileSource(path, realtime=realtime, fps=fps)
     raise SourceError(f"--source {text!r} is neither a camera index (0, 1, ...), 'synthetic', an existing "

@@ -218,6 +218,20 @@ def _frame_sort_key(path: Path) -> tuple:
     return (number, path.name)
 
 
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) as cv2.imread will return the image (EXIF rotation applied), from its header; None when
+    the header cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            rotated = image.format == "JPEG" and image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001 - any unreadable file: its read says so (and the engine skips it)
+        return None
+    return (height, width) if rotated else (width, height)
+
+
 class FolderSource(FrameSource):
     """A folder of frame images, ordered by the integer in the file name; timestamps are index / fps."""
 
@@ -226,6 +240,7 @@ class FolderSource(FrameSource):
         self.path = Path(path)
         self.name = f"folder {self.path}"
         self._files: list[Path] = []
+        self._sizes_checked = False
 
     def open(self) -> None:
         super().open()
@@ -236,6 +251,27 @@ class FolderSource(FrameSource):
             raise SourceError(f"frame folder {self.path} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
                               f"point --source at the folder that holds the frames")
         self._files = sorted(files, key=_frame_sort_key)
+        if not self._sizes_checked:
+            self.check_frame_sizes()
+
+    def check_frame_sizes(self) -> None:
+        """Refuse a folder whose frames differ in size, naming the first that differs: the engine stacks
+        frames into windows, and mixed sizes failed there as a cv2.error traceback. Reads headers only."""
+        if not self.path.is_dir():
+            return
+        first: tuple[str, tuple[int, int]] | None = None
+        for path in sorted(self._image_files(), key=_frame_sort_key):
+            size = _image_size(path)
+            if size is None:                 # unreadable: reported (and skipped) when it is read
+                continue
+            if first is None:
+                first = (path.name, size)
+            elif size != first[1]:
+                raise SourceError(f"frame folder {self.path}: frame {path.name} is {size[0]}x{size[1]} pixels but "
+                                  f"{first[0]} and the frames before it are {first[1][0]}x{first[1][1]}; every "
+                                  "frame of a folder must have the same size: resize or remove the frames that "
+                                  "differ")
+        self._sizes_checked = True
 
     def frame_count(self) -> int | None:
         if not self.path.is_dir():
