@@ -172,6 +172,7 @@ class RegionSpotter:
         self._last_end = -np.inf
         self.state = "settling"
         self.activity = 0.0             # the latest frame's largest robust z over the groups
+        self.group_activity = np.zeros(len(GROUP_MEMBERS))   # each group's robust z (REGION_GROUPS order)
         self.head_shift = 0.0           # how far the head moved over `lag_s` (pixels of a 64-px crop)
         self.residual = 0.0             # the registration's residual on the latest frame
         self._restart()
@@ -364,7 +365,8 @@ class RegionSpotter:
         motion = np.hypot(*(change - self._coupling @ step).T)                               # (R,)
         groups = np.array([motion[members].max() for members in GROUP_MEMBERS.values()])    # (G,)
         noise = self._noise()
-        self.activity = float(np.max((groups - noise[0]) / noise[1])) if noise is not None else 0.0
+        self.group_activity = (groups - noise[0]) / noise[1] if noise is not None else np.zeros(len(groups))
+        self.activity = float(np.max(self.group_activity)) if noise is not None else 0.0
         settling = not self.ready
         self.state = "settling" if settling else "watching"
         out: list[Segment] = []
