@@ -16,7 +16,7 @@ from gui.controls import ControlPanel
 from gui.recording import Recording
 from gui.run_controller import STOP_GRACE_S, RunController, RunEnd, RunState
 from gui.session import EngineFactory, EngineLike, SourceChoice, build_engine
-from gui.widgets import EventList, ProbabilityBars, Timeline, VideoView
+from gui.widgets import EventList, ProbabilityBars, Timeline, VideoView, WatchStatus
 from mer_live.streaming.demo import DEMO_NOTE as DEMO_NOTICE  # one wording for the window and --headless
 from mer_live.streaming.events import FrameInfo, MicroExpressionEvent, StatusMessage, WindowResult
 
@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         columns.setSizes([270, 690, 320])
         outer.addWidget(columns, 1)
         self.setCentralWidget(central)
+        self.watch_status = WatchStatus()        # permanent: status messages never hide what was watched
+        self.statusBar().addPermanentWidget(self.watch_status)
         self.statusBar().showMessage("Ready. Pick a source and a model, then press Start.")
 
     # source/model state --------------------------------------------------------------------------
@@ -210,12 +212,14 @@ class MainWindow(QMainWindow):
         saved = self._close_recording()
         if end.stats is not None:
             self.stats_panel.update_stats(end.stats, 0.0, end.frames_coalesced)
+            self.watch_status.set_watch(getattr(end.stats, "watch", None))
         if not self._error_shown_this_run:
             self.statusBar().showMessage(("Stopped." if end.stopped else "Source finished.")
                                          + (f" {saved}" if saved else ""))
 
     def _reset_views(self) -> None:
         self.timeline.reset()
+        self.watch_status.reset()
         self.events.clear_events()
         self.video.clear()
         self._error_shown_this_run = False
@@ -264,6 +268,7 @@ class MainWindow(QMainWindow):
         self.top_label.setText(f"{result.top_class}  {result.confidence:.2f}"
                                + ("   ● candidate" if result.is_candidate else ""))
         self.timeline.add_result(result)
+        self.watch_status.set_state(getattr(result, "spot_state", ""))
         self._recording_failed(self.recording.write_result(result))
 
     def _on_event(self, event: MicroExpressionEvent) -> None:
@@ -305,7 +310,10 @@ class MainWindow(QMainWindow):
         if self.state is RunState.IDLE:
             return
         run = self.run_controller
-        self.stats_panel.update_stats(run.stats(), self.video.display_fps(), run.frames_coalesced)
+        stats = run.stats()
+        self.stats_panel.update_stats(stats, self.video.display_fps(), run.frames_coalesced)
+        if stats is not None:
+            self.watch_status.set_watch(getattr(stats, "watch", None))
         if run.stop_overdue():
             self.statusBar().showMessage(f"Still stopping after {STOP_GRACE_S:.0f} s: the source may be "
                                          f"blocked reading (e.g. a camera). Waiting…")

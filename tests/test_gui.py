@@ -30,9 +30,11 @@ CLASSES = ("negative", "positive", "surprise")
 class FakeEngine:
     """Drives a listener from its own thread like the real engine: frames, windows, one event, finished."""
 
-    def __init__(self, listener, frames=60, fps=200.0, fail_with: str | None = None, endless=False):
+    def __init__(self, listener, frames=60, fps=200.0, fail_with: str | None = None, endless=False,
+                 spot_states=(), watch=None):
         self.listener = listener
         self.frames, self.fps, self.fail_with, self.endless = frames, fps, fail_with, endless
+        self.spot_states, self.watch = tuple(spot_states), dict(watch or {})   # per result; stats().watch
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.results_sent = 0
@@ -50,7 +52,7 @@ class FakeEngine:
 
     def stats(self):
         return EngineStats(capture_fps=self.fps, inference_rate=20.0, latency_ms=12.0, provider="FakeProvider",
-                           frames=self.frames_sent, windows=self.results_sent)
+                           frames=self.frames_sent, windows=self.results_sent, watch=self.watch)
 
     def _run(self):
         try:
@@ -68,7 +70,9 @@ class FakeEngine:
                     w = self.results_sent
                     self.listener.on_result(WindowResult(w, (index - 9) / self.fps, index / self.fps, probs, CLASSES,
                                                          spot_score=3.0 if index >= 30 else 0.5,
-                                                         is_candidate=index >= 30, latency_s=0.01))
+                                                         is_candidate=index >= 30, latency_s=0.01,
+                                                         spot_state=self.spot_states[w % len(self.spot_states)]
+                                                         if self.spot_states else ""))
                     self.results_sent += 1
                 if index == 49:
                     self.listener.on_event(MicroExpressionEvent(0.15, index / self.fps, "surprise", 0.7, 3.0))
@@ -312,6 +316,7 @@ def test_real_engine_on_a_synthetic_stream_fills_the_window_and_the_csv(qtbot, m
     assert sum(r["kind"] == "window" for r in rows) == stats.windows > 5
     assert [r["label"] for r in rows if r["kind"] == "event"] == ["right"]
     assert not window.error_boxes
+    assert not stats.watch and window.watch_status.isHidden()    # the first spotter has no states to report
 
 
 def test_real_engine_with_a_missing_camera_shows_the_error_in_the_window(qtbot, make_window):
@@ -360,10 +365,14 @@ def test_real_engine_on_the_demo_stream_finds_the_face_and_spots_the_motion(qtbo
     from mer_live.streaming import demo
     from mer_live.streaming.engine import Engine
 
+    engine = None
+
     def factory(choice, model_path, listener):
         assert choice.kind == "demo"
+        nonlocal engine
         source = demo.demo_source(realtime=True, events=((2.0, "sur"),), duration_s=3.0)
-        return Engine(source, ConstantSmicClassifier(), None, listener, detector=warm_face_detector)
+        engine = Engine(source, ConstantSmicClassifier(), None, listener, detector=warm_face_detector)
+        return engine
 
     window = make_window(factory)
     window.set_source(SourceChoice("demo"))
@@ -375,6 +384,9 @@ def test_real_engine_on_the_demo_stream_finds_the_face_and_spots_the_motion(qtbo
     assert [e.label for e in window.events.events] == ["sur"]
     assert 1.7 <= window.events.events[0].start <= 2.5
     assert not window.error_boxes
+    watch = engine.stats().watch                                  # the region spotter: its share, as counted
+    share = round(100 * watch.get("watching", 0) / sum(watch.values()))
+    assert share > 0 and window.watch_status.text().endswith(f"watching {share}% of face time")
 
 
 def test_real_factory_with_the_demo_model_missing_says_how_to_rebuild_it(qtbot, make_window, monkeypatch, tmp_path):
@@ -418,3 +430,70 @@ def test_demo_end_to_end_through_the_real_factory(qtbot, make_window, monkeypatc
     assert not window.error_boxes, window.error_boxes[0].text() if window.error_boxes else ""
     assert window.video.last_index == int(2.5 * demo.DEMO_FPS) - 1
     assert window.stats_panel.values["provider"].endswith("ExecutionProvider")
+
+
+# --- what the spotter watched: status bar and timeline band (issue 20, item 5) ------------------------
+
+def test_watch_text_gives_the_share_watched_and_why_not_now():
+    from gui.widgets.watch_status import watch_text
+
+    watch = {"watching": 43, "settling": 5, "paused-motion": 2}
+    assert watch_text(watch, "watching") == "spotter: watching 86% of face time"
+    assert watch_text(watch, "paused-motion").startswith("spotter paused: head moving fast")
+    assert "86% of face time" in watch_text(watch, "paused-motion")
+    assert watch_text(watch, "settling").startswith("spotter settling")
+    assert watch_text({}, "paused-registration").startswith("spotter paused:")
+    assert watch_text({}, "") == "" and watch_text(None, "watching") == ""    # the first spotter: nothing said
+
+
+def test_status_bar_says_what_was_watched_and_timeline_shades_the_rest(qtbot, make_window):
+    states = ("watching", "watching", "paused-motion", "paused-motion", "settling", "watching")
+    factory = FakeFactory(spot_states=states, watch={"watching": 30, "paused-motion": 20, "settling": 10})
+    window = make_window(factory)
+    assert window.start()
+    wait_idle(qtbot, window)
+    ends = [(10 * k + 9) / 200.0 for k in range(6)]             # the fake engine's window end times
+    spans = window.timeline.unwatched_spans()
+    assert [s for _, _, s in spans] == ["paused-motion", "settling"]
+    np.testing.assert_allclose([(a, b) for a, b, _ in spans], [(ends[1], ends[3]), (ends[3], ends[4])])
+    assert window.watch_status.text() == "spotter: watching 50% of face time"
+    assert not window.watch_status.isHidden()
+    assert "finished" in window.statusBar().currentMessage()     # the transient message did not replace it
+    # while paused, it says so and why
+    window._on_result(WindowResult(9, 1.0, 1.2, np.array([0.2, 0.3, 0.5], np.float32), CLASSES, 0.0, False, 0.01,
+                                   spot_state="paused-motion"))
+    assert window.watch_status.text().startswith("spotter paused: head moving fast")
+    window._reset_views()
+    assert window.watch_status.text() == "" and window.timeline.unwatched_spans() == []
+
+
+def test_an_engine_without_spotter_states_shows_no_band_and_no_watch_text(qtbot, make_window):
+    window = make_window(FakeFactory())
+    assert window.start()
+    wait_idle(qtbot, window)
+    assert window.timeline.unwatched_spans() == [] and window.watch_status.isHidden()
+
+
+def test_timeline_paints_a_band_where_the_spotter_was_not_watching(qtbot):
+    from gui.widgets import Timeline
+
+    def mean_brightness(timeline, t0, t1):
+        """Mean grey level of the probability plot between two times (its middle rows: no curve there)."""
+        image = timeline.grab().toImage()
+        left, plot_w = 46.0, timeline.width() - 58.0
+        xa, xb = (int(left + t * plot_w / timeline.span_s) for t in (t0, t1))
+        rows = range(70, 100)
+        values = [image.pixelColor(x, y).value() for x in range(xa + 3, xb - 3) for y in rows]
+        return sum(values) / len(values)
+
+    timeline = Timeline(span_s=10.0)
+    qtbot.addWidget(timeline)
+    timeline.resize(600, 260)
+    probs = np.array([1.0, 0.0, 0.0], np.float32)
+    for k in range(100):                       # 10 s of results: paused from 4 to 6 s, watching otherwise
+        t = 0.1 * (k + 1)
+        state = "paused-motion" if 4.0 < t <= 6.0 + 1e-9 else "watching"
+        timeline.add_result(WindowResult(k, t - 0.3, t, probs, CLASSES, 0.0, False, 0.01, spot_state=state))
+    assert [(round(a, 6), round(b, 6), s) for a, b, s in timeline.unwatched_spans()] == [(4.0, 6.0, "paused-motion")]
+    inside, before, after = (mean_brightness(timeline, a, b) for a, b in ((4.2, 5.8), (1.2, 2.8), (7.2, 8.8)))
+    assert inside > before + 8 and inside > after + 8, (inside, before, after)

@@ -2,6 +2,8 @@
 
 Drawn with QPainter (no plotting dependency). The time axis is the source's clock (window end times), so
 a video file played faster or slower than real time still lines up with its own timestamps.
+Stretches where the region spotter was not watching (settling, paused) are hatched grey across both plots, so
+a flat spotting score there does not read as quiet time: nothing could have been spotted in them.
 """
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ from collections import deque
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui.widgets.palette import BACKGROUND, GRID, SPOT_COLOR, TEXT, class_color
+from gui.widgets.watch_status import NOT_WATCHING
 from mer_live.streaming.events import MicroExpressionEvent, WindowResult
+
+UNWATCHED_FILL = {"settling": QColor(170, 170, 170, 28), "paused": QColor(170, 170, 170, 60)}
+UNWATCHED_HATCH = QColor(190, 190, 190, 90)
 
 
 class Timeline(QWidget):
@@ -28,11 +34,15 @@ class Timeline(QWidget):
         self.threshold: float | None = None
         self._points: deque[tuple[float, np.ndarray, float, bool]] = deque()
         self._events: deque[MicroExpressionEvent] = deque()
+        self._unwatched: deque[list] = deque()    # [t0, t1, state]: the spotter was not watching
+        self._last_end: float | None = None
         self._now = 0.0
 
     def reset(self) -> None:
         self._points.clear()
         self._events.clear()
+        self._unwatched.clear()
+        self._last_end = None
         self._now = 0.0
         self.update()
 
@@ -44,6 +54,7 @@ class Timeline(QWidget):
         self.class_names = tuple(result.class_names)
         self._points.append((result.t_end, np.asarray(result.probs, dtype=np.float32), float(result.spot_score),
                              bool(result.is_candidate)))
+        self._note_state(result)
         self._advance(result.t_end)
 
     def add_event(self, event: MicroExpressionEvent) -> None:
@@ -53,6 +64,23 @@ class Timeline(QWidget):
     def point_count(self) -> int:
         return len(self._points)
 
+    def unwatched_spans(self) -> list[tuple[float, float, str]]:
+        """The shaded stretches still held: (start, end, spotter state), oldest first."""
+        return [(t0, t1, state) for t0, t1, state in self._unwatched]
+
+    def _note_state(self, result: WindowResult) -> None:
+        """A result's state holds from the previous result's end to its own end; after a gap longer than a
+        window (no face, say) from its own start."""
+        state, end, last = getattr(result, "spot_state", ""), float(result.t_end), self._last_end
+        self._last_end = end if last is None else max(last, end)
+        if state not in NOT_WATCHING or (last is not None and end <= last):
+            return
+        start = last if last is not None and result.t_start - last <= end - result.t_start else float(result.t_start)
+        if self._unwatched and self._unwatched[-1][2] == state and self._unwatched[-1][1] >= start:
+            self._unwatched[-1][1] = end
+        else:
+            self._unwatched.append([start, end, state])
+
     def _advance(self, t: float) -> None:
         self._now = max(self._now, t)
         oldest = self._now - self.span_s - 1.0
@@ -60,6 +88,8 @@ class Timeline(QWidget):
             self._points.popleft()
         while self._events and self._events[0].end < oldest:
             self._events.popleft()
+        while self._unwatched and self._unwatched[0][1] < oldest:
+            self._unwatched.popleft()
         self.update()
 
     # painting ------------------------------------------------------------------------------------
@@ -96,6 +126,7 @@ class Timeline(QWidget):
             painter.drawText(QRectF(x - 20, spot_rect.bottom() + 2, 40, 16), Qt.AlignmentFlag.AlignCenter,
                              f"{tick}s")
             painter.setPen(QPen(QColor(GRID), 1, Qt.PenStyle.DotLine))
+        self._draw_unwatched(painter, x_of, left, plot_w, prob_rect.top(), spot_rect.bottom())
         # events: shaded spans with their label; micro-expressions yellow, macro-expressions blue
         for event in self._events:
             xa, xb = max(x_of(event.start), left), min(x_of(event.end), left + plot_w)
@@ -139,6 +170,24 @@ class Timeline(QWidget):
         painter.restore()
         self._draw_legend(painter, left, plot_w)
 
+    def _draw_unwatched(self, painter: QPainter, x_of, left: float, plot_w: float, top: float,
+                        bottom: float) -> None:
+        """Grey hatched bands where the spotter was not watching, named at the foot of the spotting plot."""
+        for t0, t1, state in self._unwatched:
+            xa, xb = max(x_of(t0), left), min(x_of(t1), left + plot_w)
+            if xb <= xa:
+                continue
+            band = QRectF(xa, top, max(xb - xa, 2.0), bottom - top)
+            paused = state.startswith("paused")
+            painter.fillRect(band, UNWATCHED_FILL["paused" if paused else "settling"])
+            painter.fillRect(band, QBrush(UNWATCHED_HATCH, Qt.BrushStyle.BDiagPattern if paused
+                                          else Qt.BrushStyle.Dense7Pattern))
+            if xb - xa > 40:
+                painter.setPen(QColor(TEXT))
+                painter.drawText(QRectF(xa + 3, bottom - 16, xb - xa - 6, 14),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                 "paused" if paused else "settling")
+
     def _spot_axis_max(self) -> float:
         scores = [p[2] for p in self._points]
         floor = 2.0 * self.threshold if self.threshold else 1.0
@@ -157,8 +206,9 @@ class Timeline(QWidget):
         painter.restore()
 
     def _draw_legend(self, painter: QPainter, left: float, plot_w: float) -> None:
-        names = [*self.class_names, "spotting score"]
-        colors = [class_color(i) for i in range(len(self.class_names))] + [QColor(SPOT_COLOR)]
+        names = [*self.class_names, "spotting score"] + (["not watching"] if self._unwatched else [])
+        colors = ([class_color(i) for i in range(len(self.class_names))] + [QColor(SPOT_COLOR)]
+                  + ([UNWATCHED_HATCH] if self._unwatched else []))
         x = left + plot_w
         metrics = painter.fontMetrics()
         for name, color in reversed(list(zip(names, colors))):
