@@ -64,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "from its metadata; video files and cameras carry their own)")
     parser.add_argument("--quiet", action="store_true", help="headless: no progress bar or info lines")
     parser.add_argument("--allow-partial", action="store_true",
-                        help="headless: a source that ends early (a truncated video, a camera that stops) exits 0; "
-                             "without it such a run still writes what it read and says 'read N of M frames', "
-                             "but exits 1")
+                        help="headless: accept a source that ends early (a truncated video, a camera that stops): "
+                             "what was read goes to --out/--events, marked partial in its last line, and the run "
+                             "exits 0; without it those rows go to NAME.partial.csv beside them, --out/--events "
+                             "are not touched, and the run exits 1")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
 

@@ -373,14 +373,35 @@ def test_truncated_video_keeps_what_it_read_and_says_so(tmp_path, capsys):
     cap.release()
     assert 0 < frames_there < REAL_VIDEO_FRAMES
     windows, events = tmp_path / "w.csv", tmp_path / "e.csv"
-    status, out, err = run(mer_live, [*LIVE_FAST, "--source", video, "--out", windows, "--events", events], capsys)
+    argv = [*LIVE_FAST, "--source", video, "--out", windows, "--events", events]
+    status, out, err = run(mer_live, argv, capsys)
     assert status == EXIT_INCOMPLETE
     (line,) = error_lines(err, "mer-live")
     assert f"read {frames_there} of {REAL_VIDEO_FRAMES} frames" in line and "--allow-partial" in line
-    assert len(list(csv.DictReader(windows.open()))) > 0 and events.is_file()    # what was read is kept
+    assert f"they went to {tmp_path / 'w.partial.csv'} and {tmp_path / 'e.partial.csv'}" in line
+    assert not windows.exists() and not events.exists()        # partial rows never at --out/--events
+    marker = f"# partial: read {frames_there} of {REAL_VIDEO_FRAMES} frames: the source ended "
+    rows = (tmp_path / "w.partial.csv").read_text().splitlines()
+    assert len(rows) > 2 and rows[-1].startswith(marker)                 # what was read is kept, marked
+    assert (tmp_path / "e.partial.csv").read_text().splitlines()[-1] == rows[-1]
     assert f"partial input: read {frames_there} of {REAL_VIDEO_FRAMES} frames" in out
-    status, out, err = run(mer_live, [*LIVE_FAST, "--source", video, "--allow-partial"], capsys)
+    status, out, err = run(mer_live, [*argv, "--allow-partial"], capsys)     # partial input accepted: at --out
     assert status == 0 and f"warning: read {frames_there} of {REAL_VIDEO_FRAMES} frames" in err
+    assert windows.read_text().splitlines() == rows and events.read_text().splitlines()[-1] == rows[-1]
+
+
+def test_truncated_video_leaves_an_earlier_complete_csv_byte_for_byte(tmp_path, capsys):
+    keep, text = earlier_results(tmp_path)
+    events = tmp_path / "events.csv"
+    events.write_bytes(b"start,end,kind\r\n0.5000,0.9000,micro\r\n")
+    before = keep.read_bytes(), events.read_bytes()
+    argv = [*LIVE_FAST, "--source", truncated_video(tmp_path), "--out", keep, "--events", events]
+    status, _, err = run(mer_live, argv, capsys)
+    assert status == EXIT_INCOMPLETE and "--allow-partial" in err
+    assert (keep.read_bytes(), events.read_bytes()) == before
+    assert (tmp_path / "keep.partial.csv").read_text().splitlines()[-1].startswith("# partial: read ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv", "keep.csv",
+                                                          "keep.partial.csv", "truncated.mp4"]   # no temp file
 
 
 # --------------------------------------------------------------------------------------- 3. unknown labels

@@ -67,12 +67,13 @@ class HeadlessListener:
         self.bar.close()
 
 
-PARTIAL_MARK = "# partial: "   # the last line of an interrupted run's CSV; a complete CSV never has it
+PARTIAL_MARK = "# partial: "   # the last line of a partial run's CSV (interrupted, input ended early); never complete
 
 
 def partial_path(path: str | Path) -> Path:
-    """Where an interrupted run writes what it has: beside `path`, named as partial (preds.csv ->
-    preds.partial.csv), so an earlier complete file at `path` is left as it was and never mistaken for it."""
+    """Where an interrupted run, or one whose input ended early, writes what it has: beside `path`, named as
+    partial (preds.csv -> preds.partial.csv), so an earlier complete file at `path` is left as it was and never
+    mistaken for it."""
     path = Path(path)
     return path.with_name(f"{path.stem}.partial{path.suffix}")
 
@@ -130,7 +131,7 @@ class HeadlessOptions:
     provider: str = "auto"          # ONNX Runtime provider (mer_live.runtime.PROVIDER_CHOICES)
     fps: float | None = None        # frame rate of a folder of frames
     quiet: bool = False             # no progress bar or info lines
-    allow_partial: bool = False     # a source that ends early (truncated video, camera gone) still exits 0
+    allow_partial: bool = False     # a source that ends early (truncated video, camera gone): --out, status 0
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,10 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     itself finds:
     - nothing read (the source does not open) or no window classified: nothing is written, one line
       says why, status 5 (unreadable input) or 2 (too short, or no face);
-    - the source ended early (a truncated video, a camera that stopped): what was read is written and
-      "read N of M frames" is said; status 1 unless `allow_partial`;
+    - the source ended early (a truncated video, a camera that stopped): what was read goes to
+      `partial_path(out)` (and of events), marked `# partial: read N of M frames ...` in its last line, `out`
+      and `events` are not touched, status 1; with `allow_partial` (the user accepts partial input) it goes to
+      `out` and `events`, still marked, status 0;
     - Ctrl-C while frames are read: what was processed goes to `partial_path(out)` (and of events), whose
       last line says `# partial: interrupted after N windows ...`; `out` and `events` are not touched, so
       an earlier complete result there stays; status 130.
@@ -222,16 +225,28 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
               f"{no_window_reason(listener, config.clip_seconds or spec.clip_seconds)}"
               "; nothing was written", file=sys.stderr)
         return EXIT_USAGE
-    partial = (f"interrupted after {len(listener.rows)} windows ({coverage.describe()}); not a complete result"
-               if interrupted else "")
+    ended = (" ".join((coverage.source_error or f"the source ended {coverage.missing} frames early "
+                                                "(a truncated or damaged file?)").split())
+             if coverage.partial else "")
+    if interrupted:
+        partial = f"interrupted after {len(listener.rows)} windows ({coverage.describe()}); not a complete result"
+    elif coverage.partial:
+        partial = f"{coverage.describe()}: {ended}; the rows cover only what was read"
+    else:
+        partial = ""
+    # a partial result never replaces the file at --out/--events, unless the user accepted partial input
+    aside = interrupted or (coverage.partial and not options.allow_partial)
+    written = []
     if options.out:
-        out = partial_path(options.out) if interrupted else options.out
+        out = partial_path(options.out) if aside else Path(options.out)
         write_windows_csv(out, listener.rows, tuple(spec.class_names), partial)
         print(f"wrote {len(listener.rows)} window rows to {out}", file=sys.stderr)
+        written.append(str(out))
     if options.events:
-        events = partial_path(options.events) if interrupted else options.events
+        events = partial_path(options.events) if aside else Path(options.events)
         write_events_csv(events, listener.events, partial)
         print(f"wrote {len(listener.events)} events to {events}", file=sys.stderr)
+        written.append(str(events))
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
     watched = format_watch(engine.stats().watch)
     if watched:
@@ -244,13 +259,13 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
-        ended = (coverage.source_error
-                 or f"the source ended {coverage.missing} frames early (a truncated or damaged file?)")
         if options.allow_partial:
             print(f"mer-live: warning: {coverage.describe()}: {ended}; the results above cover what was read "
                   "(--allow-partial)", file=sys.stderr)
             return 0
-        print(f"mer-live: error: {coverage.describe()}: {ended}; the results above cover only what was read. "
+        kept = (f" (they went to {' and '.join(written)}, marked partial; "
+                f"{' and '.join(str(o) for o in (options.out, options.events) if o)} not touched)" if written else "")
+        print(f"mer-live: error: {coverage.describe()}: {ended}; the results above cover only what was read{kept}. "
               "Repair or re-encode the source, or pass --allow-partial to accept partial input", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
