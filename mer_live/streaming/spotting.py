@@ -419,8 +419,10 @@ class RegionSpotter:
             self._held = None
             scale = self._scale()
             left = self._shifts[-1] - held.base - self._coupling @ (self._positions[-1] - held.base_position)
-            back = float(np.max(np.hypot(*left.T) / scale))
-            if back <= self.config.return_fraction * held.peak:      # this burst brought the face back
+            members = GROUP_MEMBERS[held.lead]                     # where the held motion was
+            back = float(np.max(np.hypot(*left[members].T) / scale[members]))
+            if candidate.lead == held.lead and back <= self.config.return_fraction * held.peak:
+                # this burst, where the held one was, brought the face back: one expression, held and let go
                 merged = dataclasses.replace(held, end=candidate.end, peak=max(held.peak, candidate.peak),
                                              swings=held.swings + candidate.swings, returned=True,
                                              travel=max(held.travel, candidate.travel))
