@@ -8,7 +8,9 @@ give the same segments on any machine and thread timing.
    rigid part, chained from the last frame's fit), and each facial region's displacement since the
    reference is measured net of the head's motion, in regions placed in the reference's coordinates: the
    regions follow the features while the head moves, talks or sways. The reference is renewed every
-   `reanchor_s` while no motion is open (displacements carry over, so nothing restarts). Spotting pauses
+   `reanchor_s` while no motion is open (displacements carry over, so nothing restarts). How far each region
+   seems to move when the head moves (a face is not flat; resampling a moving face leaves a bias) is learnt
+   on quiet frames and taken off (`_learn_coupling`). Spotting pauses
    only for what registration cannot undo: the head jumping more than `max_head_step` in one frame
    ("paused-motion"), or the fit leaving more than `max_residual` on the face's rigid part for longer than
    a micro-expression ("paused-registration"). After a pause the face is registered afresh and the
@@ -23,7 +25,8 @@ give the same segments on any machine and thread timing.
    displacement from the base passes `edge_fraction` of its peak and ends where the face has settled to
    within that fraction of where it came to rest. A real micro-expression need not return to its base by
    its offset. One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the
-   next burst brings the face back (a smile let go), both are one segment.
+   next burst is led by the same group and brings those regions back (a smile let go), both are one
+   segment; otherwise the held one is decided alone.
 4. The segment is then
    - "noise" (not reported) when the displacement never passed `threshold`,
    - "head" (not reported) when the head travelled more than `max_travel` during it,
