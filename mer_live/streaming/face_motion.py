@@ -2,12 +2,14 @@
 
 The spotter's own measurement, independent of any classifier and of the model's input: the tracker's face
 crop is brought to a small gray square (`size`, 64 px by default), its brightness normalised (mean and
-spread, so a lighting step does not read as motion), and Farneback flow is taken between two frames. A
-robust affine fit to the flow of the face less its expressive regions (translation, in-plane rotation,
-scale, shear: the head moving as one piece) is subtracted, and what remains is averaged in facial regions
-placed from MTCNN's five landmarks: brows, eyelids, nose wings, mouth corners, chin. The fit is the reference
-that MDMD takes from the nose region alone: a nose bridge region moved with a nose wrinkle (robust z 41-52
-against 55-73 at the nose wings) on the tuning streams, a fit over the whole face does not.
+spread, so a lighting step does not read as motion), and registered to a reference frame of the face
+(`FaceMotion.register`): the frame is brought back through the transform the head is predicted to have,
+Farneback flow is taken against the reference, a robust affine fit to the flow of the face less its
+expressive regions (translation, in-plane rotation, scale, shear: the head moving as one piece) is
+subtracted, and what remains is averaged in facial regions placed from MTCNN's five landmarks: brows,
+eyelids, nose wings, mouth corners, chin. The fit is the reference that MDMD takes from the nose region
+alone: a nose bridge region moved with a nose wrinkle (robust z 41-52 against 55-73 at the nose wings) on
+the tuning streams, a fit over the whole face does not.
 """
 from __future__ import annotations
 
@@ -19,8 +21,6 @@ import numpy as np
 # Farneback at the spotter's 64-px scale: a smaller window than the model's flow (15 px at 224) keeps
 # the brows apart from the eyelids.
 SPOT_FLOW_PARAMS = dict(pyr_scale=0.5, levels=2, winsize=9, iterations=3, poly_n=5, poly_sigma=1.1, flags=0)
-
-RESTABILISE_PX = 0.3    # head motion (pixels at the spotter's size) above which the flow is taken twice
 
 # Where MTCNN's five points sit in the tracker's square crop (margin 0.2) of a frontal face, as fractions
 # of the side (measured on the bundled face photo): used when no landmarks are known (face="full").
@@ -151,27 +151,6 @@ class FaceMotion:
         self.regions = (FaceRegions.canonical(self.size) if landmarks_px is None
                         else FaceRegions.from_landmarks(landmarks_px, self.size))
 
-    def head(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(flow, the head's affine motion (2, 3)) between two crops; zero motion with `rigid` off."""
-        uv = flow(prev_gray, next_gray)
-        return uv, (rigid_fit(uv, self.regions.fit_points) if self.rigid else np.zeros((2, 3)))
-
-    def face(self, prev_gray: np.ndarray, next_gray: np.ndarray, uv: np.ndarray, affine: np.ndarray) -> np.ndarray:
-        """Region mean vectors (R, 2), pixels at `size`: the flow `uv` (from `head`) less the head's motion.
-
-        When the head moved more than `RESTABILISE_PX` somewhere on the face, the second frame is warped
-        back by the fitted motion and the flow taken again: Farneback is far more exact on the small
-        remainder (a 5 degree turn leaves a tenth of the residual it leaves in one pass)."""
-        if self.rigid and _largest_shift(affine, self.size) > RESTABILISE_PX:
-            warp = (np.hstack([np.eye(2), np.zeros((2, 1))]) + affine).astype(np.float32)
-            steady = cv2.warpAffine(next_gray, warp, (self.size, self.size),
-                                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-            uv = flow(prev_gray, steady)
-            affine = rigid_fit(uv, self.regions.fit_points)
-        if self.rigid:
-            uv = residual_flow(uv, affine, self._grid)
-        return region_means(uv, self.regions.boxes)
-
     def register(self, reference: np.ndarray, gray: np.ndarray, predicted: np.ndarray) -> Registered:
         """Bring `gray` back onto `reference` through `predicted` (the last frame's transform: the head moves
         little from frame to frame), take the flow of what is left, fit the head's remaining rigid motion
@@ -191,12 +170,6 @@ class FaceMotion:
         residual = float(np.median(np.hypot(left[:, 0], left[:, 1])))
         transform = compose(predicted, IDENTITY + delta)
         return Registered(transform=transform, vectors=region_means(uv, self.regions.boxes), residual=residual)
-
-    def measure(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(region mean vectors (R, 2) in pixels at `size`, the head's affine motion (2, 3))."""
-        uv, affine = self.head(prev_gray, next_gray)
-        return self.face(prev_gray, next_gray, uv, affine), affine
-
 
 def to_matrix(transform: np.ndarray) -> np.ndarray:
     """A (2, 3) point transform as a (3, 3) homogeneous matrix."""
@@ -235,9 +208,3 @@ class Registered:
     vectors: np.ndarray             # (R, 2): each region's displacement since the reference, head motion removed
     residual: float                 # median flow left on the face's rigid part after the fit (pixels at `size`):
                                     # how well the head's motion was undone
-
-
-def _largest_shift(affine: np.ndarray, size: int) -> float:
-    """The largest displacement of the affine motion over the crop's corners (pixels)."""
-    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
-    return float(np.hypot(*(corners @ affine.T).T).max())
