@@ -106,27 +106,28 @@ def landmarks(path: Path, detector) -> tuple[np.ndarray, float]:
         return smooth_points(raw), video.fps
 
 
+class SpotterLog:
+    """An engine listener keeping every segment the spotter decided (reported or not) and its state after
+    each frame with a face box, by frame index."""
+
+    def __init__(self):
+        self.segments: list = []
+        self.states: dict[int, str] = {}
+
+    def on_segment(self, segment) -> None:
+        self.segments.append(segment)
+
+    def on_frame(self, info) -> None:
+        if info.face_box is not None:
+            self.states[info.index] = info.spot_state
+
+
 def run_engine(source: FrameSource, detector):
     """(events, every segment the spotter decided (reported or not), the spotter's state after each frame
     it saw, by frame index) of the live engine, offline."""
-    engine = Engine(source, None, EngineConfig(), detector=detector)
-    states: dict[int, str] = {}
-    segments: list = []
-    push, flush = engine.spotter.push, engine.spotter.flush
-
-    def counted_push(t, gray):
-        out = push(t, gray)
-        states[int(round(t * source.fps))] = engine.spotter.state
-        segments.extend(out)
-        return out
-
-    def counted_flush(t):
-        out = flush(t)
-        segments.extend(out)
-        return out
-
-    engine.spotter.push, engine.spotter.flush = counted_push, counted_flush
-    return engine.run(), segments, states
+    log = SpotterLog()
+    events = Engine(source, None, EngineConfig(), log, detector=detector).run()
+    return events, log.segments, log.states
 
 
 def overlaps(a, b) -> bool:

@@ -4,7 +4,7 @@ import threading
 
 class Recorder:
     def __init__(self):
-        self.frames, self.results, self.events, self.status = [], [], [], []
+        self.frames, self.results, self.events, self.status, self.segments = [], [], [], [], []
         self.finished = threading.Event()
 
     def on_frame(self, info):
@@ -15,6 +15,9 @@ class Recorder:
 
     def on_event(self, event):
         self.events.append(event)
+
+    def on_segment(self, segment):
+        self.segments.append(segment)
 
     def on_status(self, message):
         self.status.append(message)

@@ -15,6 +15,8 @@ from mer_live.streaming.spotting import SpotterConfig
 from mer_live.synthetic.paste import (PastedMotion, degrade, draw_motions, find_points, frames_with_face, paste,
                                       site_centres, smooth_points)
 
+from engine_recorder import Recorder
+
 CLIP = Path(__file__).parent / "data" / "real" / "WolfgangLanger_Pexels.mp4"
 FIRST, FRAMES = 264, 192          # 11.0 s to 19.0 s: she looks up, smiles, laughs and turns her head
 SEED = 8
@@ -78,25 +80,13 @@ def pasted(one_thread):
 
 
 def spot(pasted, spotter: SpotterConfig):
-    """(events, spotter state counts, segments decided) of the live engine on the pasted clip."""
+    """(events, spotter state counts over face-box frames, segments decided) of the live engine on the clip."""
     stream, fps, _, _, detector = pasted
-    engine = Engine(ArraySource(stream, fps=fps), None, EngineConfig(spotter=spotter), detector=detector)
-    states, segments = collections.Counter(), []
-    push, flush = engine.spotter.push, engine.spotter.flush
-
-    def counted_push(t, gray):
-        out = push(t, gray)
-        states[engine.spotter.state] += 1
-        segments.extend(out)
-        return out
-
-    def counted_flush(t):
-        out = flush(t)
-        segments.extend(out)
-        return out
-
-    engine.spotter.push, engine.spotter.flush = counted_push, counted_flush
-    return engine.run(), states, segments
+    recorder = Recorder()
+    engine = Engine(ArraySource(stream, fps=fps), None, EngineConfig(spotter=spotter), recorder, detector=detector)
+    events = engine.run()
+    states = collections.Counter(f.spot_state for f in recorder.frames if f.face_box is not None)
+    return events, states, recorder.segments
 
 
 @pytest.fixture(scope="module")

@@ -271,16 +271,10 @@ def test_a_real_face_that_emotes_blinks_and_laughs_gives_no_micro_expression(one
     from mer_live.streaming.sources import VideoFileSource
 
     path = Path(__file__).parent / "data" / "real" / "WolfgangLanger_Pexels.mp4"
-    engine = Engine(VideoFileSource(path), None, EngineConfig(detection=DetectionConfig(max_side=320)))
-    decided, push = [], engine.spotter.push
-
-    def noted_push(t, gray):
-        out = push(t, gray)
-        decided.extend(out)
-        return out
-
-    engine.spotter.push = noted_push
+    recorder = Recorder()
+    engine = Engine(VideoFileSource(path), None, EngineConfig(detection=DetectionConfig(max_side=320)), recorder)
     events = engine.run()
+    decided = recorder.segments
     assert engine.stats().frames == 472 and engine.tracker.box is not None
     assert [e for e in events if e.kind == "micro"] == []
     # it watched, and it opened and judged motions: "no micro" is a decision, not a spotter that was paused

@@ -358,8 +358,9 @@ class Engine:
         box = self._face_box(frame, sync)
         if box is not None:
             self._spot(frame.timestamp, rgb, box, captured_at, sync)
+        state = self.spotter.state if self.spotter is not None and box is not None else ""
         self._emit("on_frame", FrameInfo(index=frame.index, timestamp=frame.timestamp, frame=rgb, face_box=box,
-                                         capture_fps=_rate(self._capture_clock)))
+                                         capture_fps=_rate(self._capture_clock), spot_state=state))
         if box is None or self.buffer is None or not self.buffer.full():
             return
         if self._next_window_t is not None and frame.timestamp < self._next_window_t - 1e-6:
@@ -405,6 +406,7 @@ class Engine:
             self._on_segment(segment, captured_at, sync)
 
     def _on_segment(self, segment: Segment, captured_at: float, sync: bool) -> None:
+        self._emit("on_segment", segment)        # every decided segment, reported or not (noise, blink, ...)
         if not segment.reported:
             return
         window = None

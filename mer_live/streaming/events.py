@@ -23,6 +23,8 @@ class FrameInfo:
     frame: np.ndarray                # (H, W, 3) RGB uint8, the full frame
     face_box: tuple[int, int, int, int] | None   # (x1, y1, x2, y2) crop box in frame pixels, None if no face
     capture_fps: float = 0.0
+    spot_state: str = ""             # the region spotter's state after this frame (spotting.SPOTTER_STATES;
+                                     # "" without a face box or with the first spotter)
 
 
 @dataclass(frozen=True)
