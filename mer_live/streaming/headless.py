@@ -213,8 +213,9 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         if options.out or options.events:
             print("interrupted: writing what was processed so far to files named .partial, marked as partial "
                   "in their last line; the --out/--events files are left as they were", file=sys.stderr)
+    stats = engine.stats()                  # the finished run's figures, read once
     coverage = Coverage(frames=listener.frames, expected=source.frame_count(),
-                        windows=engine.stats().extra["windows_made"],
+                        windows=stats.extra["windows_made"],
                         source_error="; ".join(m.text for m in listener.status if m.level == "error"))
     if coverage.frames == 0 and not interrupted:
         reason = coverage.source_error or f"{getattr(source, 'name', options.source)} gave no frame"
@@ -248,14 +249,14 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
         print(f"wrote {len(listener.events)} events to {events}", file=sys.stderr)
         written.append(str(events))
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
-    watched = format_watch(engine.stats().watch)
+    watched = format_watch(stats.watch)
     if watched:
         print(watched)
     truth = getattr(source, "truth_events", None)
     if truth:   # the demo and `--source synthetic` know what they painted: judge the events against it
         label = "demo ground truth" if options.demo else "stream ground truth"
         print(f"{label}: " + "; ".join(f"{s:.2f}-{e:.2f} s {name}" for s, e, name in truth))
-    say.line(format_summary(engine.stats(), windows_asked=bool(options.out)))
+    say.line(format_summary(stats, windows_asked=bool(options.out)))
     if interrupted:
         return EXIT_INTERRUPTED
     if coverage.partial:
