@@ -92,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--face", default=defaults.face, choices=FACE_MODES,
                         help="detect: MTCNN finds the face (raw frames, as the datasets ship); full: frames are "
                              "already face crops")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="also choose the spotter's settings on the dataset, leave-one-subject-out: each "
+                             "point of a grid runs over every video, each subject is scored with the point best on "
+                             "the other subjects, and the report gives these figures beside the run's; the point "
+                             "best on all subjects is written to OUT/calibrated-spotter.json (a --spotter file). "
+                             "Needs videos of 2 subjects or more")
+    parser.add_argument("--calibrate-grid", metavar="FILE", default=None,
+                        help="the grid for --calibrate (implies it): a JSON object of setting -> list of values, "
+                             "e.g. {\"threshold\": [5, 6, 7], \"hold_s\": [1, 2]}; the run's own values are "
+                             "added (default: open_threshold and threshold at 0.8, 1 and 1.25 times the run's)")
+    parser.add_argument("--calibrate-score", default="micro", choices=("micro", "macro", "overall"),
+                        help="the pooled F1 --calibrate maximises")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
@@ -144,7 +156,8 @@ def _commit() -> str | None:
 
 
 def _prepare(args: argparse.Namespace):
-    """Everything checked before any work: (index, videos, classifier, config, out_dir, settings)."""
+    """Everything checked before any work: (index, videos, classifier, config, out_dir, settings, grid);
+    `grid` is None without --calibrate."""
     from mer_live.atomic import check_writable
     from mer_live.spot_eval.readers import load_long_videos
     from mer_live.spot_eval.runner import check_run_settings, engine_settings, spot_only_classifier
@@ -162,12 +175,21 @@ def _prepare(args: argparse.Namespace):
     else:
         classifier = spot_only_classifier()
     config = engine_config(args)
+    grid = None
+    if args.calibrate or args.calibrate_grid:
+        from mer_live.spot_eval.calibration import CalibrationError, default_grid, load_grid
+
+        grid = load_grid(args.calibrate_grid, config.spotter) if args.calibrate_grid else default_grid(config.spotter)
+        subjects = sorted({str(v.subject) for v in videos})
+        if len(subjects) < 2:
+            raise CalibrationError(f"--calibrate holds one subject out at a time, so it needs videos of at least 2 "
+                                   f"subjects; the {len(videos)} video(s) to score are all of subject {subjects[0]}")
     settings = {"dataset": args.dataset, "data_path": str(Path(args.data_path).resolve()),
                 "model": str(Path(args.model).resolve()) if args.model else None,
                 "skip_unlabeled": bool(args.skip_unlabeled), "engine": engine_settings(config),
                 "spotter_file": str(Path(args.spotter).resolve()) if args.spotter else None}
     check_run_settings(out_dir, settings)
-    return index, videos, classifier, config, out_dir, settings
+    return index, videos, classifier, config, out_dir, settings, grid
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,24 +197,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mer_live.datasets.records import DatasetError
     from mer_live.onnx_metadata import ModelFileError
     from mer_live.runtime import ProviderError
+    from mer_live.spot_eval.calibration import CalibrationError
     from mer_live.spot_eval.runner import RunConflict
     from mer_live.streaming.spotter_settings import SpotterSettingsError
 
     args = build_parser().parse_args(argv)
     errors = {UsageError: EXIT_USAGE, DatasetError: EXIT_USAGE, RunConflict: EXIT_USAGE,
-              SpotterSettingsError: EXIT_USAGE, ModelFileError: EXIT_BAD_MODEL, ProviderError: EXIT_USAGE}
+              SpotterSettingsError: EXIT_USAGE, CalibrationError: EXIT_USAGE, ModelFileError: EXIT_BAD_MODEL,
+              ProviderError: EXIT_USAGE}
     out_dir = Path(args.out or f"runs/spot-{args.dataset}")
     kept = f"finished videos are kept in {out_dir}: run the same command to go on"
     report = None
     with command_errors(PROG, errors, debug=args.debug, interrupted=kept, kept=kept) as outcome:
-        index, videos, classifier, config, out_dir, settings = _prepare(args)
-        report = _run(args, index, videos, classifier, config, out_dir, settings)
+        index, videos, classifier, config, out_dir, settings, grid = _prepare(args)
+        report = _run(args, index, videos, classifier, config, out_dir, settings, grid)
     if outcome.status or report is None:
         return outcome.status
-    counts = report["summary"]["counts"]
-    print(" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
-                     for k in ("micro", "macro", "overall"))
-          + f" | any-type F1 {report['summary']['any_type']['f1']:.3f}")
+    print(_figures(report["summary"]))
+    calibration = report.get("calibration")
+    if calibration:
+        print("calibrated (leave-one-subject-out): " + _figures(calibration["summary"]))
+        print(f"{PROG}: settings chosen on all subjects ({calibration['all_subjects']['point']}) in "
+              f"{calibration['all_subjects']['file']}", file=sys.stderr)
     print(f"{PROG}: report in {out_dir / 'report.md'}", file=sys.stderr)
     damaged = [row for row in report["summary"]["per_video"] if row.get("unreadable_frames")]
     if damaged:
@@ -208,7 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict) -> dict:
+def _figures(summary: dict) -> str:
+    counts = summary["counts"]
+    return (" | ".join(f"{k} F1 {counts[k]['f1']:.3f} (P {counts[k]['precision']:.3f}, R {counts[k]['recall']:.3f})"
+                       for k in ("micro", "macro", "overall"))
+            + f" | any-type F1 {summary['any_type']['f1']:.3f}")
+
+
+def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict, grid=None) -> dict:
     """Run the videos that have no result yet, then write the report; returns it."""
     from mer_live import __version__
     from mer_live.progress import write
@@ -231,7 +264,16 @@ def _run(args, index, videos, classifier, config, out_dir: Path, settings: dict)
     if conventions.onset_missing == "drop" and not records_filled(results):
         raise UsageError(f"--onset-missing drop: the results in {out_dir} were written by an older mer-spot that "
                          f"did not record which onsets were not coded; run again with another --out")
-    return write_report(out_dir, run_info, results, index.notes, conventions)
+    calibration = None
+    if grid is not None:
+        from mer_live.spot_eval.calibration import SETTINGS_FILE, calibrate, run_grid
+
+        if not args.quiet:
+            write(f"{PROG}: calibrating: {len(grid.points())} grid points x {len(videos)} videos, "
+                  "leave-one-subject-out")
+        all_results = run_grid(videos, out_dir, grid, config, settings, quiet=args.quiet)
+        calibration = calibrate(all_results, grid, conventions, args.calibrate_score, out_dir / SETTINGS_FILE)
+    return write_report(out_dir, run_info, results, index.notes, conventions, calibration)
 
 
 if __name__ == "__main__":

@@ -102,9 +102,10 @@ def summarize(results: Sequence[dict], conventions: Conventions = Conventions(),
 
 
 def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: Sequence[ReaderNote],
-                 conventions: Conventions = Conventions()) -> dict:
+                 conventions: Conventions = Conventions(), calibration: dict | None = None) -> dict:
     """Draw missing timelines (all of them when the conventions changed since they were drawn), then write
-    report.json and report.md; returns the report's dict."""
+    report.json and report.md; returns the report's dict. `calibration`: what calibration.calibrate
+    returned (`mer-spot --calibrate`), reported beside the run's figures."""
     out_dir = Path(out_dir)
     stamp = out_dir / TIMELINES_DIR / TIMELINES_STAMP
     stamp_text = json.dumps(conventions.to_dict(), sort_keys=True)
@@ -118,6 +119,8 @@ def write_report(out_dir: Path, run_info: dict, results: Sequence[dict], notes: 
     report = {"run": run_info, "summary": summarize(results, conventions, limits),
               "conventions": conventions.describe(),
               "reader_notes": [{"category": n.category, "text": n.text} for n in notes], "anchors": ANCHORS}
+    if calibration is not None:
+        report["calibration"] = calibration
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1))
     write_text_atomic(out_dir / "report.md", markdown(report))
     return report
@@ -146,6 +149,44 @@ def _type_limit_lines(limits: dict | None) -> list[str]:
             lines.append(f"| {dataset} | {kind} | {row['annotated']} | {row['unmatchable']} | {row['too_long']} | "
                          f"{row['too_short']} | {_f(row['best_recall'])} | {_f(row['recall'])} |")
     return lines
+
+
+def _calibration_lines(calibration: dict | None, default_counts: dict) -> list[str]:
+    """The calibration section (`mer-spot --calibrate`): calibrated figures beside the run's, the choices per
+    subject."""
+    if not calibration:
+        return []
+    counts = calibration["summary"]["counts"]
+    score = calibration["score"]
+    every = calibration["all_subjects"]
+
+    def cell(c):
+        return f"**{c['f1']:.3f}** (P {c['precision']:.3f}, R {c['recall']:.3f})"
+
+    lines = ["", "## Calibrated settings (leave-one-subject-out)", "",
+             f"Each of {calibration['points']} grid points ({_grid_text(calibration['grid'])}) ran over every video. "
+             f"For each subject, the point with the best {score} F1 pooled over the other subjects' videos scored "
+             "that subject's videos (ties: the point closest to the run's settings), so no figure below comes "
+             "from settings chosen on its own video. Pooled over all subjects:", "",
+             "| type | run's settings: F1 (P, R) | calibrated: F1 (P, R) |", "|---|---:|---:|"]
+    for kind in (*KINDS, "overall"):
+        lines.append(f"| {kind} | {cell(default_counts[kind])} | {cell(counts[kind])} |")
+    lines += ["", "| subject | videos | settings chosen on the others | their " + score + " F1 there |",
+              "|---|---:|---|---:|"]
+    for subject, row in calibration["subjects"].items():
+        lines.append(f"| {subject} | {len(row['videos'])} | {row['point']} | {row['held_in_f1']:.3f} |")
+    lines += ["", f"Chosen on all subjects: {every['point']} ({score} F1 {every['f1']:.3f} on all videos, against "
+                  f"{every['base_f1']:.3f} with the run's settings; not a held-out figure)"
+              + (f", written to `{every['file']}` (use it with `--spotter`)." if every["file"] else ".")]
+    return lines
+
+
+def _grid_text(grid: dict) -> str:
+    return "; ".join(f"{n} in {', '.join(_setting(v) for v in vals)}" for n, vals in grid.items())
+
+
+def _setting(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
 
 
 def markdown(report: dict) -> str:
@@ -181,6 +222,7 @@ def markdown(report: dict) -> str:
                       "interval of either type with IoU >= 0.5, one to one; its gap to the overall F1 is "
                       "what the type calls cost."]
     lines += _type_limit_lines(summary.get("type_limits"))
+    lines += _calibration_lines(report.get("calibration"), counts)
     lines += ["", "## Live figures", "",
               "What no published spotter reports: the delay from each matched annotation's offset to the moment "
               "the engine reported the event (stream time), and the false events a user sees per minute.", "",

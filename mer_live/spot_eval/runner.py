@@ -180,10 +180,11 @@ def video_result(video: LongVideo, events: Sequence[dict], stats, warnings: list
             "wall_s": wall_s}
 
 
-def run_video(video: LongVideo, classifier, config: EngineConfig, bar) -> dict:
-    """One video through the engine, synchronously; its result record."""
+def run_video(video: LongVideo, classifier, config: EngineConfig, bar, source: LongVideoSource | None = None) -> dict:
+    """One video through the engine, synchronously; its result record. `source`: the video's frames when
+    they are not to be read from disk again (calibration keeps them for its grid points)."""
     collector = _Collector(bar)
-    source = LongVideoSource(video)
+    source = LongVideoSource(video) if source is None else source
     engine = Engine(source, classifier, config, collector)
     started = time.perf_counter()
     engine.run()

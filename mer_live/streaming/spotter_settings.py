@@ -21,7 +21,8 @@ class SpotterSettingsError(ValueError):
     """A settings file that cannot be used, with what is wrong in one line."""
 
 
-def _value(name: str, value, where: str):
+def setting_value(name: str, value, where: str):
+    """`value` as setting `name` takes it (bool, int or float), or SpotterSettingsError saying why not."""
     kind = type(getattr(SpotterConfig(), name))
     if kind is bool:
         if not isinstance(value, bool):
@@ -58,7 +59,7 @@ def load_spotter_settings(path: str | Path) -> SpotterConfig:
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise SpotterSettingsError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
-    values = {name: _value(name, value, where) for name, value in data.items()}
+    values = {name: setting_value(name, value, where) for name, value in data.items()}
     try:
         return SpotterConfig(**values)
     except ValueError as exc:
