@@ -23,7 +23,6 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
-
 from mer_live.spot_eval.catalog import KINDS
 from mer_live.spot_eval.scoring import Counts
 from mer_live.spot_eval.source import LongVideoSource

@@ -8,6 +8,8 @@ false events per minute. Writes OUT/report.md, OUT/report.json and OUT/timelines
 result is kept as it finishes, so the same command resumes an interrupted run and only rebuilds the report
 of a finished one. The scoring conventions (--type-absent, --onset-missing) are printed in the report and
 may differ from the run's: a finished run's report is rebuilt under them without running the engine.
+--calibrate also chooses the spotter's settings on the dataset, leave-one-subject-out (spot_eval.calibration),
+and reports the figures they give beside the run's.
 """
 from __future__ import annotations
 
