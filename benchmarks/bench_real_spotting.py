@@ -61,6 +61,18 @@ VIDEOS = {
     "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
     "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
     "cheong_single": ("pyfeat_single_face.mp4", "judge"),     # 2.4 s: too short to take a motion
+    # GRID corpus sentences (CC BY 4.0), 3 s each: room for one motion at most
+    "grid_bbaf2n": ("GRID_bbaf2n.mpg", "judge"),
+    "grid_brbk7n": ("GRID_brbk7n.mpg", "judge"),
+    "grid_swwp2s": ("GRID_id2_vcd_swwp2s.mpg", "judge"),
+    "grid_lbax4n": ("GRID_lbax4n.mpg", "judge"),
+    "grid_lbbc2a": ("GRID_lbbc2a.mpg", "judge"),
+    "grid_lrwp9a": ("GRID_lrwp9a.mpg", "judge"),
+    "grid_lwbsza": ("GRID_lwbsza.mpg", "judge"),
+    "grid_pwij3p": ("GRID_pwij3p.mpg", "judge"),
+    "grid_sbia1a": ("GRID_sbia1a.mpg", "judge"),
+    "grid_sbwe5n": ("GRID_sbwe5n.mpg", "judge"),
+    "grid_swiz3n": ("GRID_swiz3n.mpg", "judge"),
 }
 STATES = SPOTTER_STATES + ("no box",)
 FIRST_ONSET_S = 1.5             # after the face is first found (the spotter needs a second of quiet face)
