@@ -1,11 +1,17 @@
 """Readers return the sheets' and folders' clips, labels and temporal frame order; bad layouts fail clearly."""
+import csv
 import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from mer_live.datasets import DatasetError, load_dataset
 from mer_live.datasets import catalog
+from mer_live.datasets.cde import COMPOSITE_LIST, SCANNERS
 from mer_live.frames import FrameReadError, frame_number, read_frames
 from mer_live.synthetic.layouts import save_workbook
 
@@ -54,26 +60,17 @@ def test_smic_subject_ids_and_labels_come_from_the_folder_name(synth_root):
     assert (clip.subject, clip.label_name, clip.label, clip.onset) == ("s02", "po", 1, None)
 
 
-def test_cde_merges_the_three_with_the_megc2019_mapping(synth_root, synth_manifest):
-    index = load_dataset(synth_root, "CDE")
-    assert index.class_names == ("negative", "positive", "surprise")
-    expected = {}
-    dropped = {}
-    for name in ("SMIC", "CASME2", "SAMM"):
-        for c in synth_manifest[name].clips:
-            emotion = CANON.get(c.label_name, c.label_name)
-            target = catalog.CDE_MAP[name].get(emotion)
-            if target is None:
-                dropped[f"{name}:{emotion}"] = dropped.get(f"{name}:{emotion}", 0) + 1
-            else:
-                expected[(f"{name}/{c.subject}", c.clip_id)] = target
-    assert {(c.subject, c.clip_id): c.label_name for c in index.clips} == expected
-    assert index.dropped == dropped
-    assert dropped["SAMM:Others"] == 3 and dropped["CASME2:others"] == 3  # Others dropped, as MEGC 2019 does
-    assert index.class_counts() == {"negative": 3 + 6 + 9, "positive": 9, "surprise": 9}
-    assert len(index.subjects) == 9 and "SMIC/s01" in index.subjects and "SAMM/006" in index.subjects
-    assert {c.fps for c in index.clips if c.dataset == "SMIC"} == {100.0}
-    assert {c.fps for c in index.clips if c.dataset != "SMIC"} == {200.0}
+def test_cde_on_data_without_the_listed_clips_is_refused_in_one_line(synth_root):
+    # the synthetic trees hold 9 subjects, not the published list's 442 clips
+    with pytest.raises(DatasetError) as err:
+        load_dataset(synth_root, "CDE")
+    message = str(err.value)
+    assert "of the list's 442 clips are not under" in message and "--cde-partial" in message
+    assert "(no sample folder or sheet row): CASME2 sub01/EP19_05f, " in message   # named in the list's order
+    missing = int(message.split(": ")[1].split()[0])
+    assert message.count("CASME2 sub") + message.count("SAMM ") + message.count("SMIC s") == 8
+    assert f" and {missing - 8} more. Restore them" in message
+    assert "\n" not in message
 
 
 def test_catalog_matches_the_reference():
@@ -222,33 +219,40 @@ def _touch_clip(folder, name):
         (folder / f"{name}{n}.{'bmp' if name == 'image' else 'jpg'}").touch()
 
 
-def _spread(plan, subjects):
-    """(subject, emotion) per clip: the emotions in order, dealt round the subjects."""
-    emotions = [e for e, n in plan for _ in range(n)]
-    return [(subjects[i % len(subjects)], e) for i, e in enumerate(emotions)]
+NEGATIVE = {"CASME2": ("disgust", "repression"), "SAMM": ("Anger", "Contempt", "Disgust", "Fear", "Sadness")}
+SOURCE_WORD = {"CASME2": {"positive": "happiness", "surprise": "surprise"},
+               "SAMM": {"positive": "Happiness", "surprise": "Surprise"}}
 
 
-def megc2019_tree(root, casme2_sheet):
-    """A DATA_PATH in the three datasets' real layouts whose sheets give what REFERENCE.md says the real ones
-    give: the composite's members are 164 SMIC / 147 CASME II / 133 SAMM clips by the 2014 CASME II sheet
-    (444: negative 252, positive 109, surprise 83) and 150 CASME II clips by the 2019 sheet (447: 252 / 109 /
-    86). The split of each dataset into classes is a plausible one; frames are empty files (never decoded)."""
-    smic_subjects = catalog.LOSO_SUBJECT_NUMBERS["SMIC"]                       # 16
-    counters = {}
-    for subject, code in _spread([("ne", 70), ("po", 51), ("sur", 43)], smic_subjects):
-        counters[(subject, code)] = counters.get((subject, code), 0) + 1
-        sample = f"s{subject}_{code}_{counters[(subject, code)]:02d}"
-        _touch_clip(root / "SMIC_CROP" / "HS" / f"s{subject:02d}" / "micro" / catalog.SMIC_CLASS_FOLDERS[code] / sample,
-                    "image")
-    # CASME II: 24 subjects in the composite; sub08 and sub21 hold only clips outside it
-    composite = [n for n in range(1, 27) if n not in (8, 21)]
-    rows = [("08", "EP40_01", "others"), ("21", "EP41_01", "fear"), ("21", "EP42_01", "others")]
-    plan = [("disgust", 60), ("repression", 28), ("happiness", 32), ("surprise", 25), ("others", 20)]
-    for k, (subject, emotion) in enumerate(_spread(plan, composite)):
-        rows.append((f"{subject:02d}", f"EP{k + 100}_{k % 7}", emotion))
-    rows += LEFT_OUT_2014
+def shipped_list():
+    """The shipped MEGC 2019 list, read as plain CSV (not through mer-live's reader): rows of dataset, subject,
+    clip, emotion."""
+    lines = [line for line in COMPOSITE_LIST.read_text().splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def megc2019_tree(root, casme2_sheet, extra_samm=()):
+    """A DATA_PATH in the three datasets' real layouts holding the published list's 442 clips, each labelled in
+    its sheet (SMIC: its folder name) as the list labels it, plus clips outside the list as REFERENCE.md says
+    the real sheets have them: CASME II others / fear (sub08 ... ), the five the list leaves out (by the 2014
+    sheet two of them map into the composite, by the 2019 sheet all five), SAMM Other (037). Mapping the sheets
+    alone gives 444 clips (2014 sheet) or 447 (2019). Frames are empty files (never decoded)."""
+    casme2_rows = [("08", "EP40_01", "others"), ("21", "EP41_01", "fear"), ("10", "EP42_01", "others")]
+    samm_rows = [("037", "037_9_1", "Other"), ("025", "025_9_1", "Other"), *extra_samm]
+    for k, row in enumerate(shipped_list()):
+        dataset, subject, clip, emotion = row["dataset"], row["subject"], row["clip"], row["emotion"]
+        if dataset == "SMIC":
+            code = clip.split("_")[1]
+            folder = root / "SMIC_CROP" / "HS" / f"s{int(subject[1:])}" / "micro" / catalog.SMIC_CLASS_FOLDERS[code]
+            _touch_clip(folder / clip, "image")
+            continue
+        word = NEGATIVE[dataset][k % len(NEGATIVE[dataset])] if emotion == "negative" else \
+            SOURCE_WORD[dataset][emotion]
+        (casme2_rows if dataset == "CASME2" else samm_rows).append(
+            (subject[3:] if dataset == "CASME2" else subject, clip, word))
+    casme2_rows += LEFT_OUT_2014
     sheet_rows = [CASME2_HEADER]
-    for number, (subject, clip, emotion) in enumerate(rows):
+    for number, (subject, clip, emotion) in enumerate(casme2_rows):
         if casme2_sheet == "2019":
             emotion = RELABELLED_2019.get(clip, emotion) if subject == "24" else emotion
         apex = "/" if number == 5 else 20                                      # the sheets' "unknown" apex
@@ -256,27 +260,52 @@ def megc2019_tree(root, casme2_sheet):
         _touch_clip(root / "CASME2" / "Cropped" / f"sub{subject}" / clip, "img")
     name = {"2014": "CASME2-coding-20140508.xlsx", "2019": "CASME2-coding-20190701.xlsx"}[casme2_sheet]
     save_workbook(root / "CASME2" / name, {"Sheet1": sheet_rows})
-    # SAMM: 28 of its 29 subjects in the composite; 037 has only Other clips
-    samm_subjects = [n for n in catalog.LOSO_SUBJECT_NUMBERS["SAMM"] if n != 37]
-    plan = [("Anger", 57), ("Contempt", 12), ("Disgust", 9), ("Fear", 8), ("Sadness", 6), ("Happiness", 26),
-            ("Surprise", 15), ("Other", 26)]
-    samm_rows = [[f"{37:03d}", "037_9_1", 1, 5, 8, 12, 8, "Micro - 1/2", "", "", "Other"]]
-    for k, (subject, emotion) in enumerate(_spread(plan, samm_subjects)):
-        samm_rows.append([f"{subject:03d}", f"{subject:03d}_{k}_1", 1, 5, 8, 12, 8, "Micro - 1/2", "", "", emotion])
-    for row in samm_rows:
+    rows = [[subject, clip, 1, 5, 8, 12, 8, "Micro - 1/2", "", "", emotion] for subject, clip, emotion in samm_rows]
+    for row in rows:
         _touch_clip(root / "SAMM" / "SAMM_CROP" / row[0] / row[1], "img")
     header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
               "Type", "Action Units", "Notes", "Estimated Emotion"]
-    save_workbook(root.joinpath(*catalog.SAMM_SHEET), {"Sheet1": [["SAMM"]] + [[]] * 12 + [header] + samm_rows})
+    save_workbook(root.joinpath(*catalog.SAMM_SHEET), {"Sheet1": [["SAMM"]] + [[]] * 12 + [header] + rows})
     return root
 
 
-def test_the_published_composite_totals_agree():
-    assert sum(catalog.CDE_PUBLISHED_CLIPS.values()) == sum(catalog.CDE_PUBLISHED_CLASSES.values()) == 442
-    assert catalog.CDE_PUBLISHED_CLIPS == {"SMIC": 164, "CASME2": 145, "SAMM": 133}
-    assert catalog.CDE_PUBLISHED_CLASSES == {"negative": 250, "positive": 109, "surprise": 83}
-    assert sum(catalog.CDE_PUBLISHED_SUBJECTS.values()) == 68
-    assert {(s, c) for _, s, c in catalog.CDE_LEFT_OUT} == {(f"sub{s}", c) for s, c, _ in LEFT_OUT_2014}
+def test_the_shipped_list_is_the_published_composite():
+    rows = shipped_list()
+    assert len(rows) == len({(r["dataset"], r["subject"], r["clip"]) for r in rows}) == 442
+    assert Counter(r["dataset"] for r in rows) == {"SMIC": 164, "CASME2": 145, "SAMM": 133}
+    assert Counter(r["emotion"] for r in rows) == {"negative": 250, "positive": 109, "surprise": 83}
+    subjects = {(r["dataset"], r["subject"]) for r in rows}
+    assert len(subjects) == 68 and Counter(d for d, _ in subjects) == {"SMIC": 16, "CASME2": 24, "SAMM": 28}
+    assert not {(f"sub{s}", c) for s, c, _ in LEFT_OUT_2014} & {(r["subject"], r["clip"]) for r in rows}
+    # the identifiers are mer-live's own: the subjects LOSO knows, SMIC clips as the sample folders name them
+    assert all(r["subject"] in catalog.LOSO_SUBJECTS[r["dataset"]] for r in rows)
+    assert {"s1_ne_01", "s20_sur_01"} <= {r["clip"] for r in rows if r["dataset"] == "SMIC"}
+    assert COMPOSITE_LIST.read_text().startswith("# The MEGC 2019 composite")
+    assert "assets/*" in Path(__file__).resolve().parent.parent.joinpath("pyproject.toml").read_text()
+
+
+def test_the_conversion_script_writes_the_shipped_list_from_the_published_one(tmp_path):
+    # the published file's shape (combined_3class_gt.csv), rebuilt from the shipped list; converting it back
+    # gives the shipped file byte for byte
+    code = {"negative": "0", "positive": "1", "surprise": "2"}
+    lines = ["dataset,sub,filename_o,label,apex,imagename,sub_filename"]
+    for r in shipped_list():
+        clip = r["clip"]
+        if r["dataset"] == "SMIC":
+            number, kind, k = clip.split("_")
+            clip = f"s{int(number[1:]):02d}_{kind}_{k}"
+        lines.append(f"{r['dataset'].lower()},{r['subject']},{clip},{code[r['emotion']]},,x.jpg,")
+    source = tmp_path / "combined_3class_gt.csv"
+    source.write_text("\n".join(lines) + "\n")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_megc2019_list.py"
+    run = subprocess.run([sys.executable, str(script), str(source), str(tmp_path / "out.csv")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out.csv").read_bytes() == COMPOSITE_LIST.read_bytes()
+    source.write_text("\n".join(lines[:-1]) + "\n")                    # one clip short: refused
+    run = subprocess.run([sys.executable, str(script), str(source), str(tmp_path / "short.csv")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "not the MEGC 2019 list's" in run.stderr and not (tmp_path / "short.csv").exists()
 
 
 @pytest.mark.parametrize("sheet, left_out", [("2014", ["sub04/EP12_01f", "sub05/EP09_05f"]),
@@ -288,23 +317,82 @@ def test_cde_is_the_published_442_from_either_casme2_sheet(tmp_path, sheet, left
     assert index.class_counts() == {"negative": 250, "positive": 109, "surprise": 83}
     assert {d: sum(c.dataset == d for c in index.clips) for d in ("SMIC", "CASME2", "SAMM")} == \
         {"SMIC": 164, "CASME2": 145, "SAMM": 133}
-    assert len(index.subjects) == 68
-    named = [note for note in index.notes if "MEGC 2019 list" in note]
+    assert len(index.subjects) == 68 and "SMIC/s01" in index.subjects and "SAMM/006" in index.subjects
+    assert {(c.dataset, c.subject.split("/")[1], c.clip_id, c.label_name) for c in index.clips} == \
+        {(r["dataset"], r["subject"], r["clip"], r["emotion"]) for r in shipped_list()}
+    assert {c.fps for c in index.clips if c.dataset == "SMIC"} == {100.0}
+    assert {c.fps for c in index.clips if c.dataset != "SMIC"} == {200.0}
+    named = [note for note in index.notes if "not in the MEGC 2019 list" in note]
     assert [n.split()[2] for n in named] == left_out                   # each clip named, in the sheet's order
     assert all(f"CASME2-coding-{'20140508' if sheet == '2014' else '20190701'}.xlsx" in n for n in named)
-    assert not any("not the published" in note for note in index.notes)
+    assert index.notes[-1].endswith(f"disagree with it on {len(left_out)} clip(s), named above")
     summary = index.summary()
     assert f"coding sheet of {'2014-05-08' if sheet == '2014' else '2019-07-01'}" in summary
-    assert summary.count("\nnote: ") == len(left_out)
+    assert summary.count("\nnote: ") == len(left_out) + 1
+    # what lies outside the composite by the sheet's label is counted as dropped, as before
+    assert index.dropped["SAMM:Others"] == 2 and index.dropped["CASME2:others"] == 2
+    assert index.dropped.get("CASME2:sadness", 0) == (3 if sheet == "2014" else 0)
 
 
-def test_cde_without_the_exclusions_would_be_444_or_447(tmp_path, monkeypatch):
-    # what mapping the sheets alone gives (REFERENCE.md); the list's exclusions are what makes it 442
-    monkeypatch.setattr(catalog, "CDE_LEFT_OUT", {})
-    assert len(load_dataset(megc2019_tree(tmp_path / "a", "2014"), "CDE")) == 444
-    index = load_dataset(megc2019_tree(tmp_path / "b", "2019"), "CDE")
-    assert len(index) == 447 and index.class_counts() == {"negative": 252, "positive": 109, "surprise": 86}
-    assert any("not the published MEGC 2019 list's 442" in note for note in index.notes)
+def test_mapping_the_sheets_alone_would_give_444_or_447(tmp_path):
+    # what mapping the sheets alone gives (REFERENCE.md); the list is what makes it 442
+    mapping = {(d, src): dst for d, table in catalog.CDE_MAP.items() for src, dst in table.items()}
+    for sheet, total, surprise in (("2014", 444, 83), ("2019", 447, 86)):
+        root = megc2019_tree(tmp_path / sheet, sheet)
+        found = [c for name, scan in SCANNERS.items() for c in scan(root, [])]
+        mapped = [mapping[(c.dataset, c.emotion)] for c in found if (c.dataset, c.emotion) in mapping]
+        assert len(mapped) == total and Counter(mapped)["surprise"] == surprise
+
+
+def test_a_sheet_that_relabels_a_listed_clip_is_named_and_the_list_label_is_used(tmp_path):
+    root = megc2019_tree(tmp_path, "2014")
+    sheet = root / "CASME2" / "CASME2-coding-20140508.xlsx"
+    workbook = openpyxl.load_workbook(sheet)
+    ws = workbook.active
+    changed = {}
+    for row in ws.iter_rows(min_row=2):
+        clip = row[1].value
+        if clip == "EP02_01f" and row[0].value in (1, "01"):                 # listed positive -> disgust
+            row[6].value, changed["sub01/EP02_01f"] = "disgust", "positive"
+        if clip == "EP19_05f" and row[0].value in (1, "01"):                 # listed negative -> others
+            row[6].value, changed["sub01/EP19_05f"] = "others", "negative"
+    workbook.save(sheet)
+    assert len(changed) == 2
+    index = load_dataset(root, "CDE")
+    assert len(index) == 442 and index.class_counts() == {"negative": 250, "positive": 109, "surprise": 83}
+    labels = {c.clip_id: c.label_name for c in index.clips if c.subject == "CASME2/sub01"}
+    assert labels["EP02_01f"] == "positive" and labels["EP19_05f"] == "negative"
+    relabelled = [n for n in index.notes if "the list's label is used" in n]
+    assert [n.split()[2] for n in relabelled] == list(changed)
+    assert "is disgust (negative) in CASME2-coding-20140508.xlsx, but the MEGC 2019 list labels it positive" \
+        in relabelled[0]
+    assert "is others (outside the composite)" in relabelled[1]
+    assert index.notes[-1].endswith("disagree with it on 4 clip(s), named above")   # + the two left out
+
+
+def test_a_sheet_clip_outside_the_list_is_left_out_and_named(tmp_path):
+    index = load_dataset(megc2019_tree(tmp_path, "2014", extra_samm=[("006", "006_9_9", "Anger"),
+                                                                     ("007", "007_9_9", "Other")]), "CDE")
+    assert len(index) == 442 and not any(c.clip_id in ("006_9_9", "007_9_9") for c in index.clips)
+    (note,) = [n for n in index.notes if "SAMM" in n and "not in the MEGC 2019 list" in n]
+    assert note == ("CDE: SAMM 006/006_9_9 is Anger (negative) in SAMM_Micro_FACS_Codes_v2.xlsx, but it is not "
+                    "in the MEGC 2019 list: left out")
+    assert index.dropped["SAMM:Others"] == 3                            # outside the composite anyway: counted
+
+
+def test_a_missing_listed_clip_refuses_cde_unless_partial(tmp_path):
+    root = megc2019_tree(tmp_path, "2019")
+    shutil.rmtree(next(root.joinpath("SMIC_CROP").rglob("s3_po_02")))
+    with pytest.raises(DatasetError) as err:
+        load_dataset(root, "CDE")
+    message = str(err.value)
+    assert message.startswith(f"CDE (MEGC 2019 composite): 1 of the list's 442 clips are not under {root} "
+                              f"(no sample folder or sheet row): SMIC s03/s3_po_02. Restore them")
+    assert "--cde-partial" in message and "not comparable" in message and "\n" not in message
+    index = load_dataset(root, "CDE", partial_cde=True)
+    assert len(index) == 441 and index.class_counts()["positive"] == 108
+    assert f"CDE: SMIC s03/s3_po_02 is in the MEGC 2019 list but not under {root}: left out" in index.notes
+    assert "not comparable with published MEGC 2019 results" in index.notes[-1]
 
 
 def test_casme2_reads_either_sheet_under_its_own_name_and_says_which(tmp_path):

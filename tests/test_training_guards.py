@@ -157,6 +157,25 @@ def test_a_sheet_naming_a_clip_outside_the_dataset_stops_training_in_one_line(da
     assert not out.exists()
 
 
+def test_cde_missing_listed_clips_stop_training_in_one_line_unless_partial(tmp_path, synth_root, capsys,
+                                                                          monkeypatch):
+    class Loaded(Exception):
+        pass
+
+    def loaded(options, num_classes, *args):
+        raise Loaded(num_classes)
+
+    monkeypatch.setattr(run_module, "check_model", loaded)
+    out = tmp_path / "out"
+    # the synthetic trees hold few of the published MEGC 2019 list's clips
+    assert cli.main([MODEL, str(synth_root), "CDE", *FAST, "--out", str(out)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("mer-train: error: CDE (MEGC 2019 composite): ") and "of the list's 442 clips" in line
+    assert "--cde-partial" in line and "not comparable" in line and not out.exists()
+    with pytest.raises(Loaded):                                          # loaded: the run goes on
+        cli.main([MODEL, str(synth_root), "CDE", *FAST, "--cde-partial", "--out", str(out)])
+
+
 # ---------------------------------------------------------------- a damaged file of an earlier run in --out
 RESUME = [*FAST, "--subjects", "s01", "--cache-dir", ""]
 

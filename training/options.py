@@ -44,6 +44,7 @@ class TrainOptions:
     cache_dir: str | None = None     # None: the default per-user cache; "" : no disk cache
     no_progress: bool = False
     drop_unknown_labels: bool = False  # leave out clips whose label the class map does not know (else: refused)
+    cde_partial: bool = False          # CDE on the listed clips present (else: refused when any is missing)
     drop_short_clips: bool = False     # leave out clips of fewer than MIN_CLIP_FRAMES frames (else: refused)
     debug: bool = False                # tracebacks for expected errors
     lr_schedule: str = "constant"    # training.schedule.LR_SCHEDULES

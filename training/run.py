@@ -29,7 +29,8 @@ import torch
 from mer_live.atomic import check_writable, remove_temporaries, write_text_atomic
 from mer_live.checkpoint import Checkpoint, save_checkpoint
 from mer_live.suggest import unknown_choice
-from mer_live.datasets import DatasetError, DatasetIndex, OutsideDatasetError, UnknownLabelError, load_dataset
+from mer_live.datasets import (DatasetError, DatasetIndex, IncompleteCompositeError, OutsideDatasetError,
+                               UnknownLabelError, load_dataset)
 from mer_live.datasets.records import MIN_CLIP_FRAMES, ClipRecord, sort_subjects
 from mer_live.folder_lock import FolderInUseError, folder_lock
 from mer_live.features import FEATURE_CHANNELS
@@ -88,8 +89,10 @@ def select_device(options: TrainOptions, local_rank: int) -> torch.device:
 
 def load_clips(options: TrainOptions) -> DatasetIndex:
     try:
-        index = load_dataset(options.data_path, options.dataset, drop_unknown=options.drop_unknown_labels)
-    except (UnknownLabelError, OutsideDatasetError) as exc:   # the user's data, not the layout mer-prepare makes
+        index = load_dataset(options.data_path, options.dataset, drop_unknown=options.drop_unknown_labels,
+                             partial_cde=options.cde_partial)
+    except (UnknownLabelError, OutsideDatasetError, IncompleteCompositeError) as exc:
+        # the user's data, not the layout mer-prepare makes: one line
         raise TrainingError(str(exc)) from exc
     except DatasetError as exc:
         raise TrainingError(f"{exc}\n(mer-prepare makes the *_CROP trees from the raw datasets; mer-synth writes a "

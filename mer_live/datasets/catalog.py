@@ -33,29 +33,16 @@ EMOTION_ALIASES: dict[str, dict[str, str]] = {
     "SAMM": {"other": "Others"},
 }
 
-# MEGC 2019 composite (CDE): source class -> composite class; absent = dropped.
-# SAMM "Others" is dropped as the MEGC 2019 standard does (DEFECT in the original code: it mapped it to negative).
+# MEGC 2019 composite (CDE): what a sheet's label means in the composite (absent: outside it). The composite's
+# clips and labels are the published MEGC 2019 list, shipped as data (mer_live/assets/megc2019_composite.csv,
+# read by mer_live.datasets.cde); this map finds where a sheet disagrees with the list. SAMM "Others" is outside
+# it, as in the list (DEFECT in the original code: it mapped it to negative).
 CDE_MAP: dict[str, dict[str, str]] = {
     "SMIC": {"ne": "negative", "po": "positive", "sur": "surprise"},
     "CASME2": {"disgust": "negative", "repression": "negative", "happiness": "positive",
                "surprise": "surprise"},
     "SAMM": {"Anger": "negative", "Contempt": "negative", "Disgust": "negative", "Fear": "negative",
              "Sadness": "negative", "Happiness": "positive", "Surprise": "surprise"},
-}
-
-# The published MEGC 2019 composite is a fixed list of 442 clips from 68 subjects (REFERENCE.md). Its totals:
-CDE_PUBLISHED_CLIPS = {"SMIC": 164, "CASME2": 145, "SAMM": 133}
-CDE_PUBLISHED_SUBJECTS = {"SMIC": 16, "CASME2": 24, "SAMM": 28}
-CDE_PUBLISHED_CLASSES = {"negative": 250, "positive": 109, "surprise": 83}
-# Clips the sheets' labels map into the composite that the published list leaves out: CDE_MAP on the 2014
-# CASME II sheet gives 444 clips, on the 2019 sheet 447; without these, 442 from either. The list's other
-# members are what CDE_MAP gives (the clip-by-clip list itself is not shipped: see the README).
-CDE_LEFT_OUT: dict[tuple[str, str, str], str] = {
-    ("CASME2", "sub04", "EP12_01f"): "not in the MEGC 2019 list",
-    ("CASME2", "sub05", "EP09_05f"): "not in the MEGC 2019 list",
-    ("CASME2", "sub24", "EP07_01"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
-    ("CASME2", "sub24", "EP07_04f"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
-    ("CASME2", "sub24", "EP10_03"): "not in the MEGC 2019 list (sadness in the 2014 sheet; the 2019 sheet relabels it)",
 }
 
 FPS = {"SMIC": 100.0, "CASME2": 200.0, "SAMM": 200.0}

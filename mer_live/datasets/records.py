@@ -14,6 +14,13 @@ class OutsideDatasetError(DatasetError):
     hostile or corrupt data, refused with its rows; the message names the fix."""
 
 
+class IncompleteCompositeError(DatasetError):
+    """CDE asked for while clips of the published MEGC 2019 list are not under DATA_PATH: the message names them
+    and the two fixes (restore them, or train on the clips present with PARTIAL_OPTION)."""
+
+    PARTIAL_OPTION = "--cde-partial"
+
+
 class UnknownLabelError(DatasetError):
     """Clips whose emotion the class map does not know (a typo such as `hapiness`, a blank cell): an error in
     the user's data, refused unless they are dropped explicitly (`load_dataset(..., drop_unknown=True)`)."""
@@ -128,8 +135,12 @@ class SheetClip:
 def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
                 mapping: dict[tuple[str, str], str], fps: dict[str, float],
                 subject_prefix: bool = False, drop_unknown: bool = False,
-                notes: list[str] | None = None) -> DatasetIndex:
+                notes: list[str] | None = None,
+                labels: dict[tuple[str, str, str], str] | None = None) -> DatasetIndex:
     """Map each clip's (dataset, emotion) to a class and list its frames.
+
+    `labels` gives some clips their class by (dataset, subject, clip_id), whatever their emotion (the
+    composite's published list).
 
     An emotion the dataset documents but the class map leaves out (CASME II fear, sadness) is counted in
     `dropped`. An emotion the dataset does not know at all (a typo, a blank cell) raises UnknownLabelError
@@ -145,7 +156,8 @@ def index_clips(name: str, found: list[SheetClip], class_names: tuple[str, ...],
     dropped: dict[str, int] = {}
     unknown: dict[str, list[SheetClip]] = {}
     for item in found:
-        target = mapping.get((item.dataset, item.emotion))
+        target = (labels or {}).get((item.dataset, item.subject, item.clip_id)) or \
+            mapping.get((item.dataset, item.emotion))
         if target is None:
             key = f"{item.dataset}:{item.emotion or '(blank)'}" if subject_prefix else (item.emotion or "(blank)")
             documented = item.emotion in CLASS_NAMES[item.dataset] + DROPPED_EMOTIONS[item.dataset]
