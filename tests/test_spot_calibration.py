@@ -93,6 +93,10 @@ def two_subjects(tmp_path_factory):
     return root, made
 
 
+def strict_json(constant):
+    raise AssertionError(f"report.json holds a bare {constant}, which is not JSON")
+
+
 def run(argv, capsys):
     try:
         code = cli.main([str(a) for a in argv])
@@ -111,7 +115,7 @@ def test_calibrate_reports_both_figures_and_writes_a_spotter_file(two_subjects, 
     code, stdout, stderr = run(argv, capsys)
     assert code == 0, stderr
     assert "calibrated (leave-one-subject-out): micro F1" in stdout
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report.json").read_text(), parse_constant=strict_json)
     cal = report["calibration"]
     assert cal["grid"] == {"threshold": [0.5, 1.5, 3.0]} and cal["points"] == 3 and cal["base"] == {"threshold": 1.5}
     assert set(cal["subjects"]) == {"s15", "s16"}
