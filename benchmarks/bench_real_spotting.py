@@ -61,7 +61,9 @@ VIDEOS = {
     "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
     "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
     "cheong_single": ("pyfeat_single_face.mp4", "judge"),     # 2.4 s: too short to take a motion
-    # GRID corpus sentences (CC BY 4.0), 3 s each: room for one motion at most
+    # GRID corpus (CC BY 4.0). One talker's 29 sentences joined: a cut every 3.0 s, where the head jumps.
+    "grid_s1_joined": ("GRID_s1_joined.mp4", "judge"),
+    # Single GRID sentences, 3 s each: too short to take a motion; they count for false events only.
     "grid_bbaf2n": ("GRID_bbaf2n.mpg", "judge"),
     "grid_brbk7n": ("GRID_brbk7n.mpg", "judge"),
     "grid_swwp2s": ("GRID_id2_vcd_swwp2s.mpg", "judge"),
