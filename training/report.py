@@ -73,6 +73,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"per fold, feature {o['feature']}, {o['num_frames']} frames, {o['image_size'][0]}x{o['image_size'][1]} px, "
         f"AdamW lr {o['lr']:g}, batch {o['batch_size']}, seed {o['seed']}.",
         "",
+        *([f"Notes of the {report['dataset']} reader:", "", *[f"- {n}" for n in report.get("data_notes", ())], ""]
+          if report.get("data_notes") else []),
         "| figure | convention | Acc | UAR | UF1 | " + " | ".join(f"F1 {n}" for n in names) + " |",
         "|---|---|---|---|---|" + "---|" * len(names),
         *_figure_rows(report),
@@ -159,8 +161,9 @@ def confusion_png(path: Path, confusion: list[list[int]], class_names: Sequence[
 
 
 def build_report(out_dir: Path, folds: list[dict[str, Any]], class_names: Sequence[str],
-                 options: dict[str, Any], advice: str) -> dict[str, Any]:
-    """Write report.json, report.md and confusion.png from the folds' saved predictions."""
+                 options: dict[str, Any], advice: str, data_notes: Sequence[str] = ()) -> dict[str, Any]:
+    """Write report.json, report.md and confusion.png from the folds' saved predictions. `data_notes` are the
+    dataset reader's notes (what it left out or relabelled, and why), kept with the figures they qualify."""
     k = len(class_names)
     folds = sorted(folds, key=lambda f: f["order"])
     honest = figures.pooled(folds, k, "pred_last")
@@ -189,6 +192,7 @@ def build_report(out_dir: Path, folds: list[dict[str, Any]], class_names: Sequen
         "best_epoch": {"name": BEST_EPOCH, "convention": figures.ORIGINAL_CONVENTION,
                        **figures.best_single_epoch(folds, k)},
         "conventions": CONVENTIONS,
+        "data_notes": list(data_notes),
         "collapsed_folds": [f["subject"] for f in per_fold if f["collapsed"]],
         "fit_check": {"rule": f"predicted one class for every training clip, or scored a train UF1 below chance "
                               f"(1/{k}) + {CHANCE_MARGIN:.2f}", "advice": advice},

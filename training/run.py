@@ -568,7 +568,7 @@ def _run(options: TrainOptions, ctx: distributed.Context, device: torch.device) 
 
     folds = [load_fold(out_dir, job) for job in jobs if job.subject is not None]
     report = build_report(out_dir, folds, index.class_names, options.to_dict() | {"image_size": list(options.image_size)},
-                          advice(options))
+                          advice(options), index.notes)
     logger.report_done(report, folds)
     print(console_summary(report, out_dir))
     if options.final or options.final_only:
