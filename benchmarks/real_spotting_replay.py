@@ -1,0 +1,271 @@
+"""Fast tuning loop for the region spotter on the real-video benchmark: record once, replay many settings.
+
+    python benchmarks/real_spotting_replay.py record --split tune --seeds 20-24 [--cache DIR]
+    python benchmarks/real_spotting_replay.py replay --split tune [--set threshold=5 --set size=96 ...]
+    python benchmarks/real_spotting_replay.py snr --split tune [--set size=128]
+
+`record` runs bench_real_spotting's pasted and clean streams through the live engine once (MTCNN, the face
+tracker, the default spotter) and keeps what the engine handed the spotter: every frame's gray face crop at
+RECORD_SIZE px, the landmarks, the box changes (resets) and the end of the stream. `replay` feeds those calls
+to a RegionSpotter with other settings (a size up to RECORD_SIZE) and scores it as bench_real_spotting does
+(micro recall at IoU >= 0.5, false micro events per minute with and without the pasted motions, share of face
+frames watched). `snr` splits what the spotter measures over `lag_s` in the pasted motions' regions into
+the motion itself (pasted run less clean run: same video, same camera noise), the face's own motion (clean
+run, frames away from any pasted motion) and the measurement's noise (two clean runs with other camera
+noise): the figures that say whether a better measurement or a better decision is what is missing.
+A replayed run differs from a live one only where other settings would have moved the
+tracker's box (the box holds while the spotter has motion open): the figures that count are
+bench_real_spotting's own; this is for trying settings quickly, on the tuning split only.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import pickle
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_real_spotting as bench  # noqa: E402
+from bench_distractors import matches, seed_list  # noqa: E402
+from mer_live.streaming import engine as engine_module  # noqa: E402
+from mer_live.streaming.face_motion import normalised_gray  # noqa: E402
+from mer_live.streaming.spotting import RegionSpotter, SpotterConfig  # noqa: E402
+from mer_live.synthetic.paste import draw_motions, frames_with_face  # noqa: E402
+
+RECORD_SIZE = 192
+CACHE = Path("/tmp/mer_live_spot_replay")
+
+
+class RecordingSpotter:
+    """Stands in for the engine's RegionSpotter: takes its calls at RECORD_SIZE, keeps them, and passes
+    them on (scaled) to a default spotter, so the engine behaves as it does live."""
+
+    def __init__(self, config: SpotterConfig):
+        self.inner = RegionSpotter(config)
+        self.config = dataclasses.replace(config, size=RECORD_SIZE)
+        self.calls: list[tuple] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def push(self, t, gray):
+        self.calls.append(("push", t, gray.copy()))
+        return self.inner.push(t, normalised_gray(gray, self.inner.config.size))
+
+    def set_landmarks(self, points):
+        self.calls.append(("landmarks", None if points is None else np.asarray(points, np.float64).copy()))
+        scale = self.inner.config.size / RECORD_SIZE
+        return self.inner.set_landmarks(None if points is None else np.asarray(points) * scale)
+
+    def reset(self, keep_baseline=False):
+        self.calls.append(("reset", keep_baseline))
+        return self.inner.reset(keep_baseline)
+
+    def flush(self, t):
+        self.calls.append(("flush", t))
+        return self.inner.flush(t)
+
+
+def record(name: str, path: Path, seed: int, detector, points, fps, amplitude) -> dict:
+    frames = len(points)
+    duration = frames / fps
+    face = ~np.isnan(points).any(axis=(1, 2))
+    video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
+    first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
+    drawn = draw_motions(video_seed, first_face + bench.FIRST_ONSET_S, duration - 0.5, gap_s=bench.GAP_S,
+                         amplitude_px=amplitude)
+    motions = [m for m in drawn if frames_with_face(points, fps, m)]
+    runs = {}
+    for kind, pasted in (("pasted", motions), ("clean", [])):
+        made: list[RecordingSpotter] = []
+        original = engine_module.RegionSpotter
+        engine_module.RegionSpotter = lambda cfg: made.append(RecordingSpotter(cfg)) or made[-1]
+        try:
+            bench.run_engine(bench.PastedSource(path, points, pasted, video_seed), detector)
+        finally:
+            engine_module.RegionSpotter = original
+        runs[kind] = made[0].calls
+    return {"video": name, "seed": seed, "seconds": duration, "face_frames": int(face.sum()),
+            "truth": [m.interval for m in motions], "motions": [m.to_dict() for m in motions], "runs": runs}
+
+
+def replay_calls(calls, config: SpotterConfig):
+    """(segments, state counts) of a spotter with `config` fed the recorded calls."""
+    spotter = RegionSpotter(config)
+    scale = config.size / RECORD_SIZE
+    segments, states = [], collections.Counter()
+    for call in calls:
+        if call[0] == "push":
+            gray = call[2] if config.size == RECORD_SIZE else normalised_gray(call[2], config.size)
+            segments += spotter.push(call[1], gray)
+            states[spotter.state] += 1
+        elif call[0] == "landmarks":
+            spotter.set_landmarks(None if call[1] is None else call[1] * scale)
+        elif call[0] == "reset":
+            spotter.reset(call[1])
+        else:
+            segments += spotter.flush(call[1])
+    return segments, states
+
+
+def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dict:
+    found = n = false = clean_false = watched = face = 0
+    seconds = 0.0
+    for row in rows:
+        segments, states = replay_calls(row["runs"]["pasted"], config)
+        micro = [(s.start, s.end) for s in segments if s.kind == "micro"]
+        truth = row["truth"]
+        hit = {j for _, j in matches(micro, truth)}
+        found += len(hit)
+        n += len(truth)
+        false += sum(1 for s in micro if not any(bench.overlaps(s, t) for t in truth))
+        clean, _ = replay_calls(row["runs"]["clean"], config)
+        clean_false += sum(1 for s in clean if s.kind == "micro")
+        watched += states["watching"]
+        face += row["face_frames"]
+        seconds += row["seconds"]
+        if verbose:
+            for j, (m, t) in enumerate(zip(row["motions"], truth)):
+                over = [s for s in segments if bench.overlaps((s.start, s.end), t)]
+                best = max(over, key=lambda s: s.peak_score, default=None)
+                seen = "-" if best is None else (f"{best.kind} {best.start:.2f}-{best.end:.2f} z {best.peak_score:.1f}"
+                                                 f" {best.region} {best.detail.get('lead')}")
+                print(f"  {row['video']:13s} s{row['seed']} {t[0]:6.2f}-{t[1]:6.2f} {m['site']:13s} {m['action']:8s}"
+                      f" {m['amplitude_px']:.1f}px {'FOUND' if j in hit else '     '} {seen}")
+    minutes = seconds / 60
+    return {"recall": found / n if n else 0.0, "found": found, "motions": n, "false_per_min": false / minutes,
+            "clean_false_per_min": clean_false / minutes, "watched": watched / face if face else 0.0}
+
+
+SITE_GROUP = {"brows": "brows", "eye_corners": "eyes", "nose_wings": "nose", "mouth_corners": "mouth"}
+
+
+def lag_changes(calls, config: SpotterConfig) -> dict[float, np.ndarray]:
+    """Each frame's region motion over `lag_s` (R, 2), in pixels of a 64-px crop, by stream time."""
+    spotter = RegionSpotter(config)
+    scale = config.size / RECORD_SIZE
+    out = {}
+    for call in calls:
+        if call[0] == "push":
+            spotter.push(call[1], call[2] if config.size == RECORD_SIZE else normalised_gray(call[2], config.size))
+            lagged = spotter._index_before(call[1] - config.lag_s)
+            if lagged is not None and len(spotter._shifts) > 1:
+                out[round(call[1], 4)] = spotter._shifts[-1] - spotter._shifts[lagged]
+        elif call[0] == "landmarks":
+            spotter.set_landmarks(None if call[1] is None else call[1] * scale)
+        elif call[0] == "reset":
+            spotter.reset(call[1])
+        else:
+            spotter.flush(call[1])
+    return out
+
+
+def snr(rows: list[dict], config: SpotterConfig) -> dict:
+    """The pasted motions' signal against the face's own motion and the measurement's noise (see above)."""
+    from mer_live.streaming.spotting import GROUP_MEMBERS
+    signal, face, clean = [], [], {}
+    for row in rows:
+        pasted = lag_changes(row["runs"]["pasted"], config)
+        clean[id(row)] = lag_changes(row["runs"]["clean"], config)
+        quiet = clean[id(row)]
+        for t, change in quiet.items():
+            if not any(on - 0.1 <= t <= off + 0.2 for on, off in row["truth"]):
+                face.append(np.hypot(*change.T))
+        for motion, (on, off) in zip(row["motions"], row["truth"]):
+            members = GROUP_MEMBERS[SITE_GROUP[motion["site"]]]
+            diffs = [np.hypot(*(pasted[t][members] - quiet[t][members]).T).max()
+                     for t in pasted if t in quiet and on <= t <= off]
+            if diffs:
+                signal.append(max(diffs))
+    noise = []
+    by_video = collections.defaultdict(list)
+    for row in rows:
+        by_video[row["video"]].append(row)
+    for same in by_video.values():
+        for a, b in zip(same, same[1:]):
+            first, second = clean[id(a)], clean[id(b)]
+            noise += [np.hypot(*(first[t] - second[t]).T) / np.sqrt(2) for t in first if t in second]
+    face_motion, noise = np.concatenate(face), np.concatenate(noise) if noise else np.zeros(1)
+    return {"signal_median": float(np.median(signal)), "signal_p90": float(np.percentile(signal, 90)),
+            "face_median": float(np.median(face_motion)), "face_p90": float(np.percentile(face_motion, 90)),
+            "face_mad": float(np.median(np.abs(face_motion - np.median(face_motion)))),
+            "noise_median": float(np.median(noise)), "noise_p90": float(np.percentile(noise, 90))}
+
+
+def cache_file(cache: Path, split: str, seeds: str) -> Path:
+    return cache / f"{split}_{seeds}.pkl"
+
+
+def parse_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=("record", "replay", "snr"))
+    parser.add_argument("--split", choices=("tune", "judge", "all"), default="tune")
+    parser.add_argument("--seeds", default="20-24")
+    parser.add_argument("--amplitude", default="1.5-3")
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--set", action="append", default=[], help="a spotter setting, e.g. threshold=5")
+    parser.add_argument("-v", "--verbose", action="store_true", help="each motion and what was seen over it")
+    args = parser.parse_args(argv)
+    path = cache_file(args.cache, args.split, args.seeds)
+    if args.action == "record":
+        import torch
+
+        from mer_live.face import FaceDetector
+        torch.set_num_threads(1)
+        detector = FaceDetector(min_face_size=32)
+        low, _, high = args.amplitude.partition("-")
+        amplitude = (float(low), float(high or low))
+        rows = []
+        for name, (file, split) in bench.VIDEOS.items():
+            if args.split not in (split, "all"):
+                continue
+            points, fps = bench.landmarks(bench.DATA / file, detector)
+            for seed in seed_list(args.seeds):
+                rows.append(record(name, bench.DATA / file, seed, detector, points, fps, amplitude))
+                print(f"recorded {name} seed {seed}: {len(rows[-1]['truth'])} motions", flush=True)
+        args.cache.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            pickle.dump(rows, f)
+        print(f"cache: {path}")
+        return 0
+    with open(path, "rb") as f:
+        rows = pickle.load(f)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = parse_value(value)
+    config = SpotterConfig(**overrides)
+    started = time.perf_counter()
+    if args.action == "snr":
+        r = snr(rows, config)
+        print(f"{overrides or 'defaults'}: over lag_s, pixels of a 64-px crop: pasted motion median {r['signal_median']:.3f}"
+              f" (p90 {r['signal_p90']:.3f}); the face's own motion median {r['face_median']:.3f} (MAD "
+              f"{r['face_mad']:.3f}, p90 {r['face_p90']:.3f}); measurement noise median {r['noise_median']:.3f} "
+              f"(p90 {r['noise_p90']:.3f})  [{time.perf_counter() - started:.0f} s]")
+        return 0
+    result = score(rows, config, args.verbose)
+    print(f"{overrides or 'defaults'}: recall {result['recall']:.2f} ({result['found']}/{result['motions']}), "
+          f"false {result['false_per_min']:.1f}/min, clean {result['clean_false_per_min']:.1f}/min, "
+          f"watched {result['watched']:.2f}  [{time.perf_counter() - started:.0f} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
