@@ -61,7 +61,8 @@ VIDEOS = {
     "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
     "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
     "cheong_single": ("pyfeat_single_face.mp4", "judge"),     # 2.4 s: too short to take a motion
-    # GRID corpus (CC BY 4.0). One talker's 29 sentences joined: a cut every 3.0 s, where the head jumps.
+    # GRID corpus (CC BY 4.0). One talker's 29 sentences joined: a cut every 3.0 s, where the head jumps
+    # (some cuts come out as false micro events: see tests/data/real/README.md).
     "grid_s1_joined": ("GRID_s1_joined.mp4", "judge"),
     # Single GRID sentences, 3 s each: too short to take a motion; they count for false events only.
     "grid_bbaf2n": ("GRID_bbaf2n.mpg", "judge"),
