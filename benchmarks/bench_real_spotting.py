@@ -23,6 +23,9 @@ Reported per video and pooled:
 - for each motion, the strongest segment the spotter decided over it, reported or not ("seen as noise, z 3.8"):
   where a missed motion was lost (never opened, too weak, taken for a blink or talking, too long).
 
+A clip joined from separate takes (CUTS_EVERY_S) has cuts where the head jumps, which a live camera never
+shows: no motion is pasted near a cut, and micro events there are counted apart, not as false ones.
+
 The split is fixed (VIDEOS below): the spotter's settings may be tuned on "tune" only; "judge" is the
 figure that counts.
 """
@@ -77,6 +80,11 @@ VIDEOS = {
     "grid_sbwe5n": ("GRID_sbwe5n.mpg", "judge"),
     "grid_swiz3n": ("GRID_swiz3n.mpg", "judge"),
 }
+# Clips joined from separate takes: the take changes every this many seconds, and the head jumps there. A
+# live camera never cuts, so no motion is pasted from CUT_BEFORE_S before a cut to CUT_AFTER_S after it, and no
+# micro event there counts as a false one (each is counted apart); the runs themselves are unchanged.
+CUTS_EVERY_S = {"grid_s1_joined": 3.0}
+CUT_BEFORE_S, CUT_AFTER_S = 0.2, 1.0
 STATES = SPOTTER_STATES + ("no box",)
 FIRST_ONSET_S = 1.5             # after the face is first found (the spotter needs a second of quiet face)
 GAP_S = (0.6, 1.5)              # between one motion's fading out and the next onset
@@ -149,6 +157,14 @@ def overlaps(a, b) -> bool:
     return min(a[1], b[1]) > max(a[0], b[0])
 
 
+def cut_spans(name: str, duration: float) -> list[tuple[float, float]]:
+    """Where a joined clip's cuts are, widened by CUT_BEFORE_S / CUT_AFTER_S (none for a single take)."""
+    every = CUTS_EVERY_S.get(name)
+    if not every:
+        return []
+    return [(k * every - CUT_BEFORE_S, k * every + CUT_AFTER_S) for k in range(1, int(duration / every) + 1)]
+
+
 def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, fps: float,
                 amplitude_px: tuple[float, float]) -> dict:
     """One video with the motions of one seed: pasted and clean runs, scored."""
@@ -157,9 +173,11 @@ def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, 
     face = ~np.isnan(points).any(axis=(1, 2))
     video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
     first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
+    cuts = cut_spans(name, duration)
     drawn = draw_motions(video_seed, first_face + FIRST_ONSET_S, duration - 0.5, gap_s=GAP_S,
-                         amplitude_px=amplitude_px)
-    motions = [m for m in drawn if frames_with_face(points, fps, m)]
+                         amplitude_px=amplitude_px, avoid=cuts)
+    on_face = [m for m in drawn if frames_with_face(points, fps, m)]
+    motions = [m for m in on_face if not any(overlaps(m.interval, c) for c in cuts)]
     truth = [m.interval for m in motions]
     pasted_events, segments, states = run_engine(PastedSource(path, points, motions, video_seed), detector)
     clean_events, _, _ = run_engine(PastedSource(path, points, [], video_seed), detector)
@@ -169,19 +187,22 @@ def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, 
     micro = [(e.start, e.end) for e in pasted_events if e.kind == "micro"]
     found = {j for _, j in matches(micro, truth)}
     hits = {j for j, t in enumerate(truth) if any(overlaps(s, t) for s in micro)}
-    false = [s for s in micro if not any(overlaps(s, t) for t in truth)]
+    at_cut = [s for s in micro if any(overlaps(s, c) for c in cuts)]
+    false = [s for s in micro if not any(overlaps(s, t) for t in truth) and s not in at_cut]
     in_fade = [s for s in false if any(overlaps(s, (m.offset, m.end)) for m in motions)]
-    clean_micro = [(e.start, e.end) for e in clean_events if e.kind == "micro"]
+    clean_all = [(e.start, e.end) for e in clean_events if e.kind == "micro"]
+    clean_micro = [s for s in clean_all if not any(overlaps(s, c) for c in cuts)]
     state_counts = collections.Counter(states.get(i, "no box") for i in np.flatnonzero(face))
     return {
         "video": name, "file": path.name, "sha256": sha256(path),
         "split": VIDEOS[name][1] if name in VIDEOS else "extra",
         "frames": frames, "fps": round(fps, 3), "seconds": round(duration, 2), "face_frames": int(face.sum()),
-        "seed": seed, "draw_seed": video_seed, "drawn": len(drawn), "skipped_no_face": len(drawn) - len(motions),
+        "seed": seed, "draw_seed": video_seed, "drawn": len(drawn), "skipped_no_face": len(drawn) - len(on_face),
+        "skipped_at_cut": len(on_face) - len(motions), "cuts": len(cuts),
         "motions": [dict(m.to_dict(), found=j in found, hit=j in hits,
                          seen_as=None if seen[j] is None else _segment(seen[j])) for j, m in enumerate(motions)],
         "found": len(found), "hits": len(hits), "false_micro": len(false), "false_micro_in_fade": len(in_fade),
-        "clean_false_micro": len(clean_micro),
+        "clean_false_micro": len(clean_micro), "micro_at_cut": len(at_cut), "clean_micro_at_cut": len(clean_all) - len(clean_micro),
         "states": {s: int(state_counts.get(s, 0)) for s in STATES},
         "events": [_event(e) for e in pasted_events], "clean_events": [_event(e) for e in clean_events],
         "segments": [_segment(seg) for seg in segments],
@@ -287,7 +308,10 @@ def main(argv=None) -> int:
         for seed in seeds:
             results[name].append(row := score_video(name, path, seed, detector, points, fps, amplitude))
             print(f"{name}, seed {seed} ({row['draw_seed']}): {len(row['motions'])} motions pasted "
-                  f"({row['skipped_no_face']} of {row['drawn']} drawn fell where no face was found)")
+                  f"({row['skipped_no_face']} of {row['drawn']} drawn fell where no face was found"
+                  + (f", {row['skipped_at_cut']} across a cut; {row['micro_at_cut']} micro events at its "
+                     f"{row['cuts']} cuts not counted ({row['clean_micro_at_cut']} in the clean run)" if row["cuts"] else "")
+                  + ")")
             for m in row["motions"]:
                 print(f"    {m['onset']:6.2f}-{m['offset']:6.2f} s {m['site']:13s} {m['action']:8s} {m['sides']:5s} "
                       f"{m['amplitude_px']:.2f} px, {m['remain'] * 100:3.0f} % left, fades {m['release_s']:.1f} s"

@@ -81,7 +81,7 @@ def record(name: str, path: Path, seed: int, detector, points, fps, amplitude) -
     video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
     first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
     drawn = draw_motions(video_seed, first_face + bench.FIRST_ONSET_S, duration - 0.5, gap_s=bench.GAP_S,
-                         amplitude_px=amplitude)
+                         amplitude_px=amplitude, avoid=bench.cut_spans(name, duration))
     motions = [m for m in drawn if frames_with_face(points, fps, m)]
     runs = {}
     for kind, pasted in (("pasted", motions), ("clean", [])):

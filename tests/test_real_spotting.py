@@ -40,6 +40,14 @@ def test_motions_are_fixed_by_the_seed_and_within_the_ranges():
         assert 2.0 < m.onset and m.offset <= 120.0 and (after is None or after.onset > m.end)
 
 
+def test_motions_keep_off_the_spans_to_avoid():
+    """A joined clip's cuts (bench_real_spotting): no pasted motion may straddle one."""
+    cuts = [(k * 3.0 - 0.2, k * 3.0 + 1.0) for k in range(1, 40)]
+    motions = draw_motions(3, 2.0, 120.0, gap_s=(0.6, 1.5), avoid=cuts)
+    assert len(motions) >= 15
+    assert not any(m.onset < end and m.offset > begin for m in motions for begin, end in cuts)
+
+
 def test_paste_moves_the_site_by_its_amplitude_and_nothing_far_away():
     import cv2
 

@@ -84,15 +84,18 @@ class PastedMotion:
 
 
 def draw_motions(seed: int, start_s: float, stop_s: float, duration_s=(0.2, 0.5), amplitude_px=(1.5, 3.0),
-                 remain=(0.4, 1.0), release_s=(1.0, 3.0), gap_s=(0.8, 2.0)) -> list[PastedMotion]:
+                 remain=(0.4, 1.0), release_s=(1.0, 3.0), gap_s=(0.8, 2.0), avoid=()) -> list[PastedMotion]:
     """Motions one after another between start_s and stop_s, each after the last has faded plus a gap;
-    sites, actions, sides, sizes and times all drawn from `seed` alone."""
+    sites, actions, sides, sizes and times all drawn from `seed` alone. A motion whose onset-offset would
+    overlap a span of `avoid` ((start, end) seconds: a clip's cuts, say) starts at that span's end instead."""
     rng = np.random.default_rng(seed)
     motions: list[PastedMotion] = []
     t = start_s + rng.uniform(*gap_s)
     while True:
         duration = rng.uniform(*duration_s)
         release = rng.uniform(*release_s)
+        while any(t < end and t + duration > begin for begin, end in avoid):
+            t = max(end for begin, end in avoid if t < end and t + duration > begin)
         if t + duration > stop_s:
             return motions
         site = SITES[rng.integers(len(SITES))]
