@@ -23,8 +23,9 @@ Reported per video and pooled:
 - for each motion, the strongest segment the spotter decided over it, reported or not ("seen as noise, z 3.8"):
   where a missed motion was lost (never opened, too weak, taken for a blink or talking, too long).
 
-A clip joined from separate takes (CUTS_EVERY_S) has cuts where the head jumps, which a live camera never
-shows: no motion is pasted near a cut, and micro events there are counted apart, not as false ones.
+A clip joined from separate takes (CUTS_EVERY_S for takes of one length, CUT_TIMES_S for takes of unequal
+lengths) has cuts where the head jumps, which a live camera never shows: no motion is pasted near a cut, and
+micro events there are counted apart, not as false ones.
 
 The split is fixed (VIDEOS below): the spotter's settings may be tuned on "tune" only; "judge" is the
 figure that counts.
@@ -84,6 +85,9 @@ VIDEOS = {
 # live camera never cuts, so no motion is pasted from CUT_BEFORE_S before a cut to CUT_AFTER_S after it, and no
 # micro event there counts as a false one (each is counted apart); the runs themselves are unchanged.
 CUTS_EVERY_S = {"grid_s1_joined": 3.0}
+# The same for clips whose takes differ in length: the cut times in seconds, from the joined files' durations
+# (tests/data/real/README.md), stored here so that nothing is measured at run time. A name is in one dict only.
+CUT_TIMES_S: dict[str, tuple[float, ...]] = {}
 CUT_BEFORE_S, CUT_AFTER_S = 0.2, 1.0
 STATES = SPOTTER_STATES + ("no box",)
 FIRST_ONSET_S = 1.5             # after the face is first found (the spotter needs a second of quiet face)
@@ -159,10 +163,14 @@ def overlaps(a, b) -> bool:
 
 def cut_spans(name: str, duration: float) -> list[tuple[float, float]]:
     """Where a joined clip's cuts are, widened by CUT_BEFORE_S / CUT_AFTER_S (none for a single take)."""
-    every = CUTS_EVERY_S.get(name)
-    if not every:
+    if name in CUT_TIMES_S:
+        times = [t for t in CUT_TIMES_S[name] if 0.0 < t < duration]
+    elif CUTS_EVERY_S.get(name):
+        every = CUTS_EVERY_S[name]
+        times = [k * every for k in range(1, int(duration / every) + 1)]
+    else:
         return []
-    return [(k * every - CUT_BEFORE_S, k * every + CUT_AFTER_S) for k in range(1, int(duration / every) + 1)]
+    return [(t - CUT_BEFORE_S, t + CUT_AFTER_S) for t in times]
 
 
 def score_video(name: str, path: Path, seed: int, detector, points: np.ndarray, fps: float,

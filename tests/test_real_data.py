@@ -27,13 +27,34 @@ def test_every_real_clip_has_its_sha256_in_the_readme():
     assert not changed
 
 
-def test_benchmark_runs_on_listed_clips_and_keeps_tuning_and_judging_apart():
+def load_bench():
     path = ROOT / "benchmarks" / "bench_real_spotting.py"
     spec = importlib.util.spec_from_file_location("bench_real_spotting", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_benchmark_runs_on_listed_clips_and_keeps_tuning_and_judging_apart():
+    bench = load_bench()
     listed = listed_sha256()
     files = {split: {file for file, s in bench.VIDEOS.values() if s == split} for split in ("tune", "judge")}
     assert {split for _, split in bench.VIDEOS.values()} == {"tune", "judge"}
     assert not files["tune"] & files["judge"]
     assert files["tune"] | files["judge"] <= set(listed)
+
+
+def test_joined_clips_cuts_come_from_their_period_or_their_listed_times(monkeypatch):
+    """A clip of unequal takes has its cuts where its list says, not on a period; a clip of equal takes keeps
+    its period; a single take has none."""
+    bench = load_bench()
+    assert not set(bench.CUT_TIMES_S) & set(bench.CUTS_EVERY_S)
+    assert set(bench.CUT_TIMES_S) | set(bench.CUTS_EVERY_S) <= set(bench.VIDEOS)
+    for times in bench.CUT_TIMES_S.values():
+        assert list(times) == sorted(set(times)) and times[0] > 0
+    before, after = bench.CUT_BEFORE_S, bench.CUT_AFTER_S
+    grid = bench.cut_spans("grid_s1_joined", 87.0)
+    assert len(grid) == 29 and grid[0] == (3.0 - before, 3.0 + after)
+    monkeypatch.setitem(bench.CUT_TIMES_S, "uneven", (2.5, 4.25, 9.0))
+    assert bench.cut_spans("uneven", 8.0) == [(2.5 - before, 2.5 + after), (4.25 - before, 4.25 + after)]
+    assert bench.cut_spans("wolfgang", 19.7) == []
