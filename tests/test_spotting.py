@@ -326,3 +326,72 @@ def test_what_the_spotter_watched_is_counted_and_a_paused_window_never_looks_qui
     assert events == [] and watch.get("watching", 0) == 0 and watch["paused-motion"] > 0.9 * sum(watch.values())
     assert {r.spot_state for r in recorder.results} <= {"paused-motion", "settling"}
     assert format_watch(watch).startswith("the spotter watched 0% of") and "paused for fast head motion" in format_watch(watch)
+
+
+def _talking_face(brow_raise: bool, nose_with_jaw: bool = False, once: bool = False, fps: float = 30.0,
+                  seconds: float = 7.0) -> list[tuple[float, np.ndarray]]:
+    """The bundled face photo talking (jaw and mouth opening 2.2 times a second from 2.0 to 5.5 s) and, with
+    `brow_raise`, both brows rising 1.6 photo pixels at 3.6 s within 0.15 s and staying up (fading slowly);
+    with `nose_with_jaw`, the nose wings move with the jaw (the upper lip pulls them in speech); with `once`,
+    the jaw opens only once, at 3.0 s for 0.3 s: (time, the spotter's gray crop) pairs, with camera noise."""
+    import cv2
+
+    from mer_live.streaming.face_motion import normalised_gray
+    from mer_live.synthetic.render import FACE_POINTS, astronaut_photo
+
+    x0, y0, side = 160, 50, 130
+    crop = cv2.cvtColor(astronaut_photo(), cv2.COLOR_RGB2GRAY).astype(np.float32)[y0:y0 + side, x0:x0 + side]
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+
+    def blob(point, dx, dy, sigma):
+        g = np.exp(-((xs - (point[0] - x0)) ** 2 + (ys - (point[1] - y0)) ** 2) / (2 * sigma * sigma))
+        return np.stack([dx * g, dy * g]).astype(np.float32)
+
+    jaw = blob((224, 160), 0, 1, 12)
+    if not once:
+        jaw = jaw + blob(FACE_POINTS["mouth_l"], 0, 0.6, 7) + blob(FACE_POINTS["mouth_r"], 0, 0.6, 7)
+    brows = blob(FACE_POINTS["brow_l"], 0, -1, 9) + blob(FACE_POINTS["brow_r"], 0, -1, 9)
+    if nose_with_jaw:
+        jaw = jaw + 0.7 * (blob(FACE_POINTS["nose_l"], 0, 1, 5) + blob(FACE_POINTS["nose_r"], 0, 1, 5))
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(int(seconds * fps)):
+        t = i / fps
+        talk = 2.5 * abs(np.sin(2 * np.pi * 2.2 * (t - 2.0))) if 2.0 <= t < 5.5 else 0.0
+        if once:
+            talk = 3.0 * np.sin(np.pi * (t - 3.0) / 0.3) if 3.0 <= t < 3.3 else 0.0
+        rise = min(max((t - 3.6) / 0.15, 0.0), 1.0)
+        up = 1.6 * rise * (1 - 0.25 * min(max((t - 3.75) / 2.0, 0.0), 1.0)) if brow_raise else 0.0
+        dx, dy = (jaw * talk + brows * up).astype(np.float32)
+        img = cv2.remap(crop, xs - dx, ys - dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        out.append((t, normalised_gray(np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8), 64)))
+    return out
+
+
+def _spot_crops(crops) -> list:
+    from mer_live.streaming.spotting import RegionSpotter
+    from mer_live.synthetic.render import FACE_POINTS
+
+    points = [FACE_POINTS["lid_l"], FACE_POINTS["lid_r"], (225, 124), FACE_POINTS["mouth_l"], FACE_POINTS["mouth_r"]]
+    spotter = RegionSpotter(SpotterConfig())
+    spotter.set_landmarks((np.array(points, float) - [160, 50]) * 64 / 130)
+    segments = []
+    for t, gray in crops:
+        segments += spotter.push(t, gray)
+    return segments + spotter.flush(crops[-1][0])
+
+
+def test_a_brow_raise_while_talking_is_a_micro_expression_of_its_own():
+    segments = _spot_crops(_talking_face(brow_raise=True))
+    assert any(s.kind == "talk" for s in segments)              # the burst as a whole is talking
+    micro = [s for s in segments if s.kind == "micro"]
+    assert len(micro) == 1 and micro[0].region.startswith("brow"), segments
+    assert iou((micro[0].start, micro[0].end), (3.6, 3.95)) >= 0.5, micro[0]
+    quiet = _spot_crops(_talking_face(brow_raise=False))         # talking alone gives none
+    assert [s.kind for s in quiet if s.reported] == [], quiet
+
+
+def test_a_nose_that_moves_with_the_jaw_in_speech_is_not_a_micro_expression():
+    segments = _spot_crops(_talking_face(brow_raise=False, nose_with_jaw=True, once=True))
+    assert any(s.kind == "talk" and s.detail["nose"] >= SpotterConfig().threshold for s in segments), segments
+    assert [s for s in segments if s.reported] == [], segments

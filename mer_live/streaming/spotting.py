@@ -23,8 +23,9 @@ give the same segments on any machine and thread timing.
    `quiet_s`. The frame before the burst is its base.
 3. The motion itself gives onset and offset (as MDMD and OF-FD spotters do): the burst starts where the
    displacement from the base passes `edge_fraction` of its peak and ends where the face has settled to
-   within that fraction of where it came to rest. A real micro-expression need not return to its base by
-   its offset. One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the
+   within that fraction of where it came to rest, or, if earlier, where it stopped moving (stayed within
+   that fraction of where it was for `quiet_s`: a face that fades back slowly has its offset where the
+   motion stopped, not seconds later). A real micro-expression need not return to its base by its offset. One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the
    next burst is led by the same group and brings those regions back (a smile let go), both are one
    segment; otherwise the held one is decided alone.
 4. The segment is then
@@ -37,6 +38,11 @@ give the same segments on any machine and thread timing.
      the mouth again and again; a mouth micro-expression is alone),
    - "micro" when it lasts at most `max_micro_s` (0.5 s, the MEGC definition), "macro" up to
      `max_macro_s`, and "long" (not reported) beyond.
+   A burst judged talking, too long, or a mouth-led macro-expression is also looked into group by group:
+   a brow, eye or nose motion inside it that rose and stopped within `max_micro_s` on its own, did not
+   swing, was not a blink and did not move in step with the mouth and jaw (correlation under
+   SPEECH_COUPLED) is a micro-expression of its own: on a talking face the brows can rise while the mouth
+   talks, and the burst as one would hide it.
    Reported segments never overlap. A segment is reported when it is decided (`Segment.reported_at`).
 """
 from __future__ import annotations
@@ -54,6 +60,8 @@ from mer_live.streaming.face_motion import (IDENTITY, REGION_GROUPS, REGION_LAYO
 REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "noise", "head", "blink", "talk", "long" never do
 GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] == g] for g in REGION_GROUPS}
 SPEECH_GROUPS = ("mouth", "jaw")
+OWN_GROUPS = ("brows", "eyes", "nose")      # measured on their own inside a talking or long burst
+SPEECH_COUPLED = 0.6    # a group moving in step with the mouth and jaw (correlation) moved with the speech
 EDGE_NOISE_Z = 2.0      # onset/offset edges never lower than this (a quiet frame's displacement reaches it)
 COUPLING_FRAMES = 600   # quiet frames the head-to-region coupling is learnt from (the latest)
 COUPLING_EVERY = 15     # frames between refits
@@ -141,6 +149,32 @@ class _Candidate:
     returned: bool
     travel: float                   # how far the head went from where it was at the base (64-px crop pixels)
     decide_at: float = 0.0
+    parts: dict = dataclasses.field(default_factory=dict)   # group -> _Part: its own motion inside the burst
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One group's own motion inside a burst: where it rose and came to rest, measured on that group alone."""
+
+    start: float
+    end: float
+    peak: float
+    region: int
+    peak_px: float
+    swings: int
+    with_speech: float              # correlation of its motion with the mouth's and jaw's over its span
+    eye_dy: float
+    brow_dy: float
+
+
+def _came_to_rest(moved: np.ndarray, scale: np.ndarray, after: int, edge: float, hold: int) -> int | None:
+    """The first frame from `after` on from which the regions (moved (T, R, 2), noise scale (R,)) stay within
+    `edge` (robust z) of where they are for `hold` frames: the motion stopped, back or not."""
+    for k in range(after, len(moved) - hold):
+        ahead = moved[k + 1:k + hold + 1] - moved[k]
+        if (np.hypot(ahead[..., 0], ahead[..., 1]) / scale).max() < edge:
+            return k
+    return None
 
 
 def _swings(envelope: np.ndarray, level: float) -> int:
@@ -195,7 +229,7 @@ class RegionSpotter:
             self._coupling_y.clear()
         if self._held is not None:               # measured already: decided alone
             self._consider(self._held, self._held.end)
-        self._outbox += [self._decide(c, c.decide_at) for c in self._pending]
+        self._outbox += [s for c in self._pending for s in self._decide_all(c, c.decide_at)]
         self._pending = []
         self.activity = 0.0
         self.head_shift = 0.0
@@ -293,7 +327,7 @@ class RegionSpotter:
         if self._held is not None:
             self._consider(self._held, t)
             self._held = None
-        out += [self._decide(c, t) for c in self._pending]
+        out += [s for c in self._pending for s in self._decide_all(c, t)]
         self._pending = []
         self._burst_from = None
         return out
@@ -457,15 +491,47 @@ class RegionSpotter:
         start = float(times[rising[0]]) if len(rising) else float(times[0])
         end = float(times[moving[-1]]) + period if len(moving) else float(times[-1])
         end = max(end, float(times[at_peak]) + period)
+        rest = _came_to_rest(moved, scale, at_peak, edge, max(1, round(cfg.quiet_s / period)))
+        if rest is not None:                     # a face that does not come back ends where it stopped
+            end = min(end, float(times[rest]) + period)
         peaks = z.max(axis=0)
         groups = {g: float(peaks[members].max()) for g, members in GROUP_MEMBERS.items()}
         region = int(np.argmax(peaks))
-        return _Candidate(travel=float(np.hypot(*travel.T).max()), base_position=self._positions[first].copy(),start=start, end=end, base=shifts[0].copy(), peak=peak,
+        parts = {g: self._part(times, moved, z, scale, members, period) for g, members in GROUP_MEMBERS.items()
+                 if g in OWN_GROUPS and groups[g] >= cfg.threshold}
+        return _Candidate(parts=parts, travel=float(np.hypot(*travel.T).max()), base_position=self._positions[first].copy(),start=start, end=end, base=shifts[0].copy(), peak=peak,
                           peak_px=float(np.hypot(*moved[:, region].T).max()), region=region,
                           lead=max(groups, key=groups.get), groups=groups,
                           eye_dy=float(moved[at_peak, GROUP_MEMBERS["eyes"], 1].mean()),
                           brow_dy=float(moved[at_peak, GROUP_MEMBERS["brows"], 1].mean()),
                           swings=_swings(envelope, 0.5 * peak), returned=bool(envelope[-1] <= cfg.return_fraction * peak))
+
+    def _part(self, times: np.ndarray, moved: np.ndarray, z: np.ndarray, scale: np.ndarray, members: list,
+              period: float) -> _Part:
+        """A group's own rise and rest inside a burst: from where its displacement passed the edge before its
+        peak to where it stayed within the edge for `quiet_s` after it (the rest of the burst, speech say,
+        does not stretch it)."""
+        cfg = self.config
+        envelope = z[:, members].max(axis=1)
+        at_peak = int(np.argmax(envelope))
+        peak = float(envelope[at_peak])
+        edge = max(cfg.edge_fraction * peak, min(EDGE_NOISE_Z, 0.5 * peak))
+        below = np.flatnonzero(envelope[:at_peak + 1] < edge)
+        first = int(below[-1]) + 1 if len(below) else 0
+        rest = _came_to_rest(moved[:, members], scale[members], at_peak, edge, max(1, round(cfg.quiet_s / period)))
+        last = len(times) - 1 if rest is None else rest
+        at = moved[at_peak]
+        region = int(members[int(np.argmax(z[at_peak, members]))])
+        speech = z[first:last + 1][:, [i for g in SPEECH_GROUPS for i in GROUP_MEMBERS[g]]].max(axis=1)
+        own = envelope[first:last + 1]
+        coupled = 0.0
+        if len(own) >= 3 and own.std() > 0 and speech.std() > 0:
+            coupled = float(np.corrcoef(own, speech)[0, 1])
+        return _Part(start=float(times[first]), end=float(times[last]) + period, peak=peak, region=region,
+                     peak_px=float(np.hypot(*moved[first:last + 1, region].T).max()),
+                     swings=_swings(envelope[first:last + 1], 0.5 * peak), with_speech=coupled,
+                     eye_dy=float(at[GROUP_MEMBERS["eyes"], 1].mean()),
+                     brow_dy=float(at[GROUP_MEMBERS["brows"], 1].mean()))
 
     def _consider(self, candidate: _Candidate, t: float) -> None:
         """Queue a measured candidate. Mouth- or jaw-led motion waits `talk_window_s / 2` to see whether
@@ -478,7 +544,7 @@ class RegionSpotter:
     def _due(self, t: float) -> list[Segment]:
         out, self._outbox = self._outbox, []
         while self._pending and self._pending[0].decide_at <= t and not self._holds_speech(self._pending[0]):
-            out.append(self._decide(self._pending.pop(0), t))
+            out += self._decide_all(self._pending.pop(0), t)
         return out
 
     def _holds_speech(self, candidate: _Candidate) -> bool:
@@ -490,6 +556,31 @@ class RegionSpotter:
         return sum(1 for start, end, lead in self._recent
                    if lead in SPEECH_GROUPS and end > candidate.start - half and start < candidate.end + half
                    and not (start >= candidate.start and end <= candidate.end))
+
+    def _decide_all(self, c: _Candidate, t: float) -> list[Segment]:
+        """The burst's segment and, when the burst as a whole was talking, too long, or a mouth-led
+        macro-expression, each brow, eye or nose motion inside it that was a micro-expression on its own and
+        did not move in step with the mouth and jaw: the brows can rise briefly while the mouth talks, and
+        that rise is lost if the burst is judged only as one."""
+        segment = self._decide(c, t)
+        if segment.kind not in ("talk", "long") and not (segment.kind == "macro" and c.lead in SPEECH_GROUPS):
+            return [segment]
+        cfg = self.config
+        out = [segment]
+        for group, part in sorted(c.parts.items(), key=lambda item: item[1].start):
+            duration = part.end - part.start
+            blink = group == "eyes" and part.eye_dy > 0 and part.eye_dy >= cfg.blink_ratio * max(part.brow_dy, 0.0)
+            if (duration > cfg.max_micro_s or part.swings >= cfg.talk_swings or blink
+                    or part.with_speech >= SPEECH_COUPLED):
+                continue
+            start = max(part.start, self._last_end)
+            if start >= part.end:
+                continue
+            self._last_end = part.end
+            out.append(Segment(start=start, end=part.end, kind="micro", peak_score=part.peak,
+                               peak_px=part.peak_px, region=REGION_NAMES[part.region], reported_at=t,
+                               detail={"within": segment.kind, "group": group, "swings": part.swings}))
+        return out
 
     def _decide(self, c: _Candidate, t: float) -> Segment:
         cfg = self.config
