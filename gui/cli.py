@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="synthetic stream + the shipped demo model (no camera, dataset or network needed)")
     parser.add_argument("--headless", action="store_true", help="no window: progress, CSV, events printed")
     parser.add_argument("--out", help="headless: CSV with one row per window (written atomically)")
-    parser.add_argument("--events", help="headless: CSV of the spotted events")
+    parser.add_argument("--events", help="headless: CSV of the spotted events (and beside it NAME.watch.json: "
+                                             "the share of face time the spotter watched)")
     parser.add_argument("--provider", default="auto", choices=PROVIDER_CHOICES,
                         help="ONNX Runtime provider (auto: TensorRT, CUDA, CPU, whichever works here)")
     parser.add_argument("--stride", type=number(above=0), default=EngineConfig.stride_s,

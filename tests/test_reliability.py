@@ -329,8 +329,9 @@ def test_ctrl_c_in_headless_keeps_the_earlier_complete_csv_and_marks_the_new_one
                         "not a complete result")
     assert (tmp_path / "events.partial.csv").read_text().splitlines()[-1] == rows[-1]
     assert f"wrote {windows} window rows to {tmp_path / 'keep.partial.csv'}" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv", "keep.csv",
-                                                          "keep.partial.csv"]     # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv",
+                                                          "events.partial.watch.json", "events.watch.json",
+                                                          "keep.csv", "keep.partial.csv"]     # no temporary file
 
 
 def test_full_disk_while_saving_a_checkpoint_names_the_file_and_keeps_the_old_one(tmp_path, disk_full):
@@ -400,7 +401,8 @@ def test_truncated_video_leaves_an_earlier_complete_csv_byte_for_byte(tmp_path, 
     assert status == EXIT_INCOMPLETE and "--allow-partial" in err
     assert (keep.read_bytes(), events.read_bytes()) == before
     assert (tmp_path / "keep.partial.csv").read_text().splitlines()[-1].startswith("# partial: read ")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv", "keep.csv",
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "events.partial.csv",
+                                                          "events.partial.watch.json", "keep.csv",
                                                           "keep.partial.csv", "truncated.mp4"]   # no temp file
 
 

@@ -3,6 +3,7 @@ and of the right classes; the headless CLI writes one CSV row per window and pri
 from __future__ import annotations
 
 import csv
+import json
 
 import cv2
 import pytest
@@ -37,6 +38,10 @@ def test_headless_demo_reports_events_at_the_right_times_and_classes_one_row_per
     for event, (start, end, _) in zip(spotted, truth):
         assert abs(float(event["start"]) - start) <= STRIDE, (event, start)
         assert abs(float(event["end"]) - end) <= STRIDE, (event, end)
+    watch = json.loads((tmp_path / "events.watch.json").read_text())     # what the spotter watched, beside it
+    assert watch["face_frames"] == sum(watch["frames"].values()) > 0
+    assert watch["watched"] == pytest.approx(watch["frames"]["watching"] / watch["face_frames"], abs=1e-4)
+    assert watch["watched"] > 0.5 and watch["summary"] in captured.out
     rows = list(csv.DictReader(out.open()))
     # one row per window: a window every stride once the first 0.5 s clip is full
     assert len(rows) == pytest.approx((5.5 - 0.5) / STRIDE, abs=2)

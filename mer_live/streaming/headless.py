@@ -106,6 +106,28 @@ def write_events_csv(path: str | Path, events: list[MicroExpressionEvent], parti
                 handle.write(f"{PARTIAL_MARK}{partial}\n")
 
 
+def watch_path(events_path: str | Path) -> Path:
+    """The sidecar beside an events CSV that says how much of the face time the spotter watched."""
+    path = Path(events_path)
+    return path.with_name(f"{path.stem}.watch.json")
+
+
+def write_watch_json(path: str | Path, watch: dict, partial: str = "") -> None:
+    """Face frames per spotter state and their shares: an events file with no events means little when the
+    spotter hardly watched (paused for head motion, settling after a new face)."""
+    import json
+
+    total = sum(watch.values())
+    record = {"face_frames": total, "frames": {state: int(n) for state, n in watch.items()},
+              "shares": {state: round(n / total, 4) for state, n in watch.items()} if total else {},
+              "watched": round(watch.get("watching", 0) / total, 4) if total else None,
+              "summary": format_watch(watch) or "the spotter saw no face frame"}
+    if partial:
+        record["partial"] = partial
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
 def format_events(events: list[MicroExpressionEvent], within: str = "") -> str:
     """The events as lines for stdout; `within` qualifies a partial run ("read 17 of 472 frames")."""
     scope = f" (partial input: {within})" if within else ""
@@ -184,7 +206,8 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     config = dataclasses.replace(config or EngineConfig(), classify_windows=bool(options.out))
     say = _Steps(quiet=options.quiet)
     model = options.model or (demo.demo_model_path() if options.demo else None)
-    check_apart({"--out": options.out, "--events": options.events},
+    check_apart({"--out": options.out, "--events": options.events,
+                 "the --events sidecar": watch_path(options.events) if options.events else None},
                 {"--source": source_path(options.source), "--model": model})
     for output in (options.out, options.events):   # before the model loads and any frame is read
         if output:
@@ -246,7 +269,9 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if options.events:
         events = partial_path(options.events) if aside else Path(options.events)
         write_events_csv(events, listener.events, partial)
-        print(f"wrote {len(listener.events)} events to {events}", file=sys.stderr)
+        write_watch_json(watch_path(events), stats.watch, partial)
+        print(f"wrote {len(listener.events)} events to {events} (what the spotter watched: {watch_path(events)})",
+              file=sys.stderr)
         written.append(str(events))
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
     watched = format_watch(stats.watch)
