@@ -123,12 +123,14 @@ def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dic
         segments, states = replay_calls(row["runs"]["pasted"], config)
         micro = [(s.start, s.end) for s in segments if s.kind == "micro"]
         truth = row["truth"]
+        cuts = bench.cut_spans(row["video"], row["seconds"])          # a joined clip's cuts are not counted
         hit = {j for _, j in matches(micro, truth)}
         found += len(hit)
         n += len(truth)
-        false += sum(1 for s in micro if not any(bench.overlaps(s, t) for t in truth))
+        false += sum(1 for s in micro if not any(bench.overlaps(s, t) for t in truth + cuts))
         clean, _ = replay_calls(row["runs"]["clean"], config)
-        clean_false += sum(1 for s in clean if s.kind == "micro")
+        clean_false += sum(1 for s in clean if s.kind == "micro"
+                           and not any(bench.overlaps((s.start, s.end), c) for c in cuts))
         watched += states["watching"]
         face += row["face_frames"]
         seconds += row["seconds"]
