@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 from mer_live.spot_eval.catalog import KINDS
 from mer_live.spot_eval.scoring import Counts
 from mer_live.spot_eval.source import LongVideoSource
-from mer_live.streaming.spotter_settings import (FIELDS, MAX_FILE_BYTES, SpotterSettingsError, setting_value,
+from mer_live.streaming.spotter_settings import (FIELDS, SpotterSettingsError, read_small_json, setting_value,
                                                  spotter_settings)
 from mer_live.streaming.spotting import SpotterConfig
 
@@ -118,17 +118,7 @@ def load_grid(path: str | Path, base: SpotterConfig) -> Grid:
     path = Path(path)
     where = f"--calibrate-grid {path}"
     example = 'e.g. {"threshold": [5, 6, 7], "open_threshold": [4, 5]}'
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CalibrationError(f"{where}: {path.stat().st_size} bytes is not a grid file "
-                                   f"(at most {MAX_FILE_BYTES})")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CalibrationError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{where}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise CalibrationError(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_small_json(path, where, "a grid file", CalibrationError)
     if not isinstance(data, dict) or not data:
         raise CalibrationError(f"{where}: must be a JSON object of setting -> list of values, {example}")
     unknown = sorted(set(data) - set(FIELDS))

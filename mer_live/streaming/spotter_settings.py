@@ -39,21 +39,27 @@ def setting_value(name: str, value, where: str):
     return float(value)
 
 
+def read_small_json(path: Path, where: str, what: str, error: type[Exception] | None = None):
+    """A small JSON file's content, or `error` (SpotterSettingsError by default) naming `where` and what is
+    wrong in one line: missing, unreadable, far too large to be `what`, or not JSON."""
+    error = error or SpotterSettingsError
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise error(f"{where}: {path.stat().st_size} bytes is not {what} (at most {MAX_FILE_BYTES})")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{where}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from None
+
+
 def load_spotter_settings(path: str | Path) -> SpotterConfig:
     """The SpotterConfig of a settings file; SpotterSettingsError names the file and the problem."""
     path = Path(path)
     where = f"spotter settings {path}"
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise SpotterSettingsError(f"{where}: {path.stat().st_size} bytes is not a settings file "
-                                       f"(at most {MAX_FILE_BYTES})")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpotterSettingsError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpotterSettingsError(f"{where}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise SpotterSettingsError(f"{where}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_small_json(path, where, "a settings file")
     if not isinstance(data, dict):
         raise SpotterSettingsError(f"{where}: must be a JSON object of settings, e.g. {{\"threshold\": 5.0}}")
     unknown = sorted(set(data) - set(FIELDS))
