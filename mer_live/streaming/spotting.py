@@ -25,9 +25,10 @@ give the same segments on any machine and thread timing.
    displacement from the base passes `edge_fraction` of its peak and ends where the face has settled to
    within that fraction of where it came to rest, or, if earlier, where it stopped moving (stayed within
    that fraction of where it was for `quiet_s`: a face that fades back slowly has its offset where the
-   motion stopped, not seconds later). A real micro-expression need not return to its base by its offset. One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the
-   next burst is led by the same group and brings those regions back (a smile let go), both are one
-   segment; otherwise the held one is decided alone.
+   motion stopped, not seconds later). A real micro-expression need not return to its base by its offset.
+   One that did not come back at least `return_fraction` of the way is held for `hold_s`: if the next burst
+   is led by the same group and brings those regions back (a smile let go), both are one segment;
+   otherwise the held one is decided alone.
 4. The segment is then
    - "noise" (not reported) when the displacement never passed `threshold`,
    - "head" (not reported) when the head travelled more than `max_travel` during it,
@@ -60,6 +61,7 @@ from mer_live.streaming.face_motion import (IDENTITY, REGION_GROUPS, REGION_LAYO
 REPORTED_KINDS = ("micro", "macro")          # what becomes an event; "noise", "head", "blink", "talk", "long" never do
 GROUP_MEMBERS = {g: [i for i, name in enumerate(REGION_NAMES) if REGION_LAYOUT[name][0] == g] for g in REGION_GROUPS}
 SPEECH_GROUPS = ("mouth", "jaw")
+SPEECH_MEMBERS = [i for g in SPEECH_GROUPS for i in GROUP_MEMBERS[g]]
 OWN_GROUPS = ("brows", "eyes", "nose")      # measured on their own inside a talking or long burst
 SPEECH_COUPLED = 0.6    # a group moving in step with the mouth and jaw (correlation) moved with the speech
 EDGE_NOISE_Z = 2.0      # onset/offset edges never lower than this (a quiet frame's displacement reaches it)
@@ -163,8 +165,7 @@ class _Part:
     peak_px: float
     swings: int
     with_speech: float              # correlation of its motion with the mouth's and jaw's over its span
-    eye_dy: float
-    brow_dy: float
+    lids_down: bool                 # the eyelids went down as in a blink (`RegionSpotter._lids_down`)
 
 
 def _came_to_rest(moved: np.ndarray, scale: np.ndarray, after: int, edge: float, hold: int) -> int | None:
@@ -175,6 +176,12 @@ def _came_to_rest(moved: np.ndarray, scale: np.ndarray, after: int, edge: float,
         if (np.hypot(ahead[..., 0], ahead[..., 1]) / scale).max() < edge:
             return k
     return None
+
+
+def _lid_and_brow_dy(moved_at: np.ndarray) -> tuple[float, float]:
+    """How far the eyelids and the brows went down (pixels, mean over each group) in one frame's (R, 2)
+    displacement: what tells a blink from a brow motion."""
+    return float(moved_at[GROUP_MEMBERS["eyes"], 1].mean()), float(moved_at[GROUP_MEMBERS["brows"], 1].mean())
 
 
 def _swings(envelope: np.ndarray, level: float) -> int:
@@ -485,44 +492,44 @@ class RegionSpotter:
         at_peak = int(np.argmax(envelope))
         settled = (np.hypot(*(shifts - shifts[-1]).transpose(2, 0, 1)) / scale).max(axis=1)
         period = float(np.median(np.diff(times))) if len(times) > 1 else cfg.lag_s
-        edge = max(cfg.edge_fraction * peak, min(EDGE_NOISE_Z, 0.5 * peak))
+        edge = self._edge(peak)
+        hold = max(1, round(cfg.quiet_s / period))
         rising = np.flatnonzero(envelope >= edge)
         moving = np.flatnonzero(settled >= edge)
         start = float(times[rising[0]]) if len(rising) else float(times[0])
         end = float(times[moving[-1]]) + period if len(moving) else float(times[-1])
         end = max(end, float(times[at_peak]) + period)
-        rest = _came_to_rest(moved, scale, at_peak, edge, max(1, round(cfg.quiet_s / period)))
+        rest = _came_to_rest(moved, scale, at_peak, edge, hold)
         if rest is not None:                     # a face that does not come back ends where it stopped
             end = min(end, float(times[rest]) + period)
         peaks = z.max(axis=0)
         groups = {g: float(peaks[members].max()) for g, members in GROUP_MEMBERS.items()}
         region = int(np.argmax(peaks))
-        parts = {g: self._part(times, moved, z, scale, members, period) for g, members in GROUP_MEMBERS.items()
+        parts = {g: self._part(times, moved, z, scale, members, period, hold) for g, members in GROUP_MEMBERS.items()
                  if g in OWN_GROUPS and groups[g] >= cfg.threshold}
-        return _Candidate(parts=parts, travel=float(np.hypot(*travel.T).max()), base_position=self._positions[first].copy(),start=start, end=end, base=shifts[0].copy(), peak=peak,
-                          peak_px=float(np.hypot(*moved[:, region].T).max()), region=region,
-                          lead=max(groups, key=groups.get), groups=groups,
-                          eye_dy=float(moved[at_peak, GROUP_MEMBERS["eyes"], 1].mean()),
-                          brow_dy=float(moved[at_peak, GROUP_MEMBERS["brows"], 1].mean()),
-                          swings=_swings(envelope, 0.5 * peak), returned=bool(envelope[-1] <= cfg.return_fraction * peak))
+        eye_dy, brow_dy = _lid_and_brow_dy(moved[at_peak])
+        return _Candidate(start=start, end=end, base=shifts[0].copy(), base_position=self._positions[first].copy(),
+                          peak=peak, peak_px=float(np.hypot(*moved[:, region].T).max()), region=region,
+                          lead=max(groups, key=groups.get), groups=groups, eye_dy=eye_dy, brow_dy=brow_dy,
+                          swings=_swings(envelope, 0.5 * peak),
+                          returned=bool(envelope[-1] <= cfg.return_fraction * peak),
+                          travel=float(np.hypot(*travel.T).max()), parts=parts)
 
     def _part(self, times: np.ndarray, moved: np.ndarray, z: np.ndarray, scale: np.ndarray, members: list,
-              period: float) -> _Part:
+              period: float, hold: int) -> _Part:
         """A group's own rise and rest inside a burst: from where its displacement passed the edge before its
         peak to where it stayed within the edge for `quiet_s` after it (the rest of the burst, speech say,
         does not stretch it)."""
-        cfg = self.config
         envelope = z[:, members].max(axis=1)
         at_peak = int(np.argmax(envelope))
         peak = float(envelope[at_peak])
-        edge = max(cfg.edge_fraction * peak, min(EDGE_NOISE_Z, 0.5 * peak))
+        edge = self._edge(peak)
         below = np.flatnonzero(envelope[:at_peak + 1] < edge)
         first = int(below[-1]) + 1 if len(below) else 0
-        rest = _came_to_rest(moved[:, members], scale[members], at_peak, edge, max(1, round(cfg.quiet_s / period)))
+        rest = _came_to_rest(moved[:, members], scale[members], at_peak, edge, hold)
         last = len(times) - 1 if rest is None else rest
-        at = moved[at_peak]
         region = int(members[int(np.argmax(z[at_peak, members]))])
-        speech = z[first:last + 1][:, [i for g in SPEECH_GROUPS for i in GROUP_MEMBERS[g]]].max(axis=1)
+        speech = z[first:last + 1, SPEECH_MEMBERS].max(axis=1)
         own = envelope[first:last + 1]
         coupled = 0.0
         if len(own) >= 3 and own.std() > 0 and speech.std() > 0:
@@ -530,8 +537,16 @@ class RegionSpotter:
         return _Part(start=float(times[first]), end=float(times[last]) + period, peak=peak, region=region,
                      peak_px=float(np.hypot(*moved[first:last + 1, region].T).max()),
                      swings=_swings(envelope[first:last + 1], 0.5 * peak), with_speech=coupled,
-                     eye_dy=float(at[GROUP_MEMBERS["eyes"], 1].mean()),
-                     brow_dy=float(at[GROUP_MEMBERS["brows"], 1].mean()))
+                     lids_down=self._lids_down(*_lid_and_brow_dy(moved[at_peak])))
+
+    def _edge(self, peak: float) -> float:
+        """Where a motion of this peak (robust z) starts and stops: `edge_fraction` of it, never under the
+        noise of a quiet frame (EDGE_NOISE_Z) unless the peak itself is that small."""
+        return max(self.config.edge_fraction * peak, min(EDGE_NOISE_Z, 0.5 * peak))
+
+    def _lids_down(self, eye_dy: float, brow_dy: float) -> bool:
+        """The eyelids went down, `blink_ratio` times more than the brows: a blink's shape."""
+        return eye_dy > 0 and eye_dy >= self.config.blink_ratio * max(brow_dy, 0.0)
 
     def _consider(self, candidate: _Candidate, t: float) -> None:
         """Queue a measured candidate. Mouth- or jaw-led motion waits `talk_window_s / 2` to see whether
@@ -569,7 +584,7 @@ class RegionSpotter:
         out = [segment]
         for group, part in sorted(c.parts.items(), key=lambda item: item[1].start):
             duration = part.end - part.start
-            blink = group == "eyes" and part.eye_dy > 0 and part.eye_dy >= cfg.blink_ratio * max(part.brow_dy, 0.0)
+            blink = group == "eyes" and part.lids_down
             if (duration > cfg.max_micro_s or part.swings >= cfg.talk_swings or blink
                     or part.with_speech >= SPEECH_COUPLED):
                 continue
@@ -590,8 +605,7 @@ class RegionSpotter:
             kind = "noise"
         elif c.travel > cfg.max_travel:
             kind = "head"
-        elif (duration <= cfg.max_micro_s and c.groups["eyes"] >= below_brows and c.eye_dy > 0
-              and c.eye_dy >= cfg.blink_ratio * max(c.brow_dy, 0.0)):
+        elif duration <= cfg.max_micro_s and c.groups["eyes"] >= below_brows and self._lids_down(c.eye_dy, c.brow_dy):
             kind = "blink"
         elif (c.lead == "jaw" or c.swings >= cfg.talk_swings
               or (c.lead in SPEECH_GROUPS and self._speech_around(c) >= cfg.talk_openings)):
