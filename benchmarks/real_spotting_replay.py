@@ -25,7 +25,6 @@ import dataclasses
 import pickle
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,6 @@ from bench_distractors import matches, seed_list  # noqa: E402
 from mer_live.streaming import engine as engine_module  # noqa: E402
 from mer_live.streaming.face_motion import normalised_gray  # noqa: E402
 from mer_live.streaming.spotting import RegionSpotter, SpotterConfig  # noqa: E402
-from mer_live.synthetic.paste import draw_motions, frames_with_face  # noqa: E402
 
 RECORD_SIZE = 192
 CACHE = Path("/tmp/mer_live_spot_replay")
@@ -75,14 +73,7 @@ class RecordingSpotter:
 
 
 def record(name: str, path: Path, seed: int, detector, points, fps, amplitude) -> dict:
-    frames = len(points)
-    duration = frames / fps
-    face = ~np.isnan(points).any(axis=(1, 2))
-    video_seed = (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**32
-    first_face = np.flatnonzero(face)[0] / fps if face.any() else 0.0
-    drawn = draw_motions(video_seed, first_face + bench.FIRST_ONSET_S, duration - 0.5, gap_s=bench.GAP_S,
-                         amplitude_px=amplitude, avoid=bench.cut_spans(name, duration))
-    motions = [m for m in drawn if frames_with_face(points, fps, m)]
+    video_seed, _, motions, _ = bench.draw_for_video(name, seed, points, fps, amplitude)
     runs = {}
     for kind, pasted in (("pasted", motions), ("clean", [])):
         made: list[RecordingSpotter] = []
@@ -93,26 +84,37 @@ def record(name: str, path: Path, seed: int, detector, points, fps, amplitude) -
         finally:
             engine_module.RegionSpotter = original
         runs[kind] = made[0].calls
-    return {"video": name, "seed": seed, "seconds": duration, "face_frames": int(face.sum()),
+    return {"video": name, "seed": seed, "seconds": len(points) / fps,
+            "face_frames": int((~np.isnan(points).any(axis=(1, 2))).sum()),
             "truth": [m.interval for m in motions], "motions": [m.to_dict() for m in motions], "runs": runs}
 
 
-def replay_calls(calls, config: SpotterConfig):
-    """(segments, state counts) of a spotter with `config` fed the recorded calls."""
+def feed(calls, config: SpotterConfig):
+    """Feed the recorded calls to a new spotter with `config`; yield (the call, the spotter, the segments it
+    returned) after each one."""
     spotter = RegionSpotter(config)
     scale = config.size / RECORD_SIZE
-    segments, states = [], collections.Counter()
     for call in calls:
+        segments = []
         if call[0] == "push":
-            gray = call[2] if config.size == RECORD_SIZE else normalised_gray(call[2], config.size)
-            segments += spotter.push(call[1], gray)
-            states[spotter.state] += 1
+            segments = spotter.push(call[1], call[2] if config.size == RECORD_SIZE
+                                    else normalised_gray(call[2], config.size))
         elif call[0] == "landmarks":
             spotter.set_landmarks(None if call[1] is None else call[1] * scale)
         elif call[0] == "reset":
             spotter.reset(call[1])
         else:
-            segments += spotter.flush(call[1])
+            segments = spotter.flush(call[1])
+        yield call, spotter, segments
+
+
+def replay_calls(calls, config: SpotterConfig):
+    """(segments, state counts) of a spotter with `config` fed the recorded calls."""
+    segments, states = [], collections.Counter()
+    for call, spotter, decided in feed(calls, config):
+        segments += decided
+        if call[0] == "push":
+            states[spotter.state] += 1
     return segments, states
 
 
@@ -152,21 +154,12 @@ SITE_GROUP = {"brows": "brows", "eye_corners": "eyes", "nose_wings": "nose", "mo
 
 def lag_changes(calls, config: SpotterConfig) -> dict[float, np.ndarray]:
     """Each frame's region motion over `lag_s` (R, 2), in pixels of a 64-px crop, by stream time."""
-    spotter = RegionSpotter(config)
-    scale = config.size / RECORD_SIZE
     out = {}
-    for call in calls:
+    for call, spotter, _ in feed(calls, config):
         if call[0] == "push":
-            spotter.push(call[1], call[2] if config.size == RECORD_SIZE else normalised_gray(call[2], config.size))
             lagged = spotter._index_before(call[1] - config.lag_s)
             if lagged is not None and len(spotter._shifts) > 1:
                 out[round(call[1], 4)] = spotter._shifts[-1] - spotter._shifts[lagged]
-        elif call[0] == "landmarks":
-            spotter.set_landmarks(None if call[1] is None else call[1] * scale)
-        elif call[0] == "reset":
-            spotter.reset(call[1])
-        else:
-            spotter.flush(call[1])
     return out
 
 
