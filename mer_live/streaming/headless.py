@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -115,8 +116,6 @@ def watch_path(events_path: str | Path) -> Path:
 def write_watch_json(path: str | Path, watch: dict, partial: str = "") -> None:
     """Face frames per spotter state and their shares: an events file with no events means little when the
     spotter hardly watched (paused for head motion, settling after a new face)."""
-    import json
-
     total = sum(watch.values())
     record = {"face_frames": total, "frames": {state: int(n) for state, n in watch.items()},
               "shares": {state: round(n / total, 4) for state, n in watch.items()} if total else {},
@@ -269,9 +268,9 @@ def run_headless(options: HeadlessOptions, config: EngineConfig | None = None) -
     if options.events:
         events = partial_path(options.events) if aside else Path(options.events)
         write_events_csv(events, listener.events, partial)
-        write_watch_json(watch_path(events), stats.watch, partial)
-        print(f"wrote {len(listener.events)} events to {events} (what the spotter watched: {watch_path(events)})",
-              file=sys.stderr)
+        sidecar = watch_path(events)
+        write_watch_json(sidecar, stats.watch, partial)
+        print(f"wrote {len(listener.events)} events to {events} (what the spotter watched: {sidecar})", file=sys.stderr)
         written.append(str(events))
     print(format_events(listener.events, within=coverage.describe() if coverage.partial else ""))
     watched = format_watch(stats.watch)
