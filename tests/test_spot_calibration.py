@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mer_live.spot_eval import calibration, cli, runner
+from mer_live.spot_eval import calibration, runner
 from mer_live.spot_eval.calibration import CalibrationError, best_point, load_grid, loso_choices, make_grid
 from mer_live.spot_eval.conventions import Conventions
 from mer_live.spot_eval.scoring import Counts
@@ -15,8 +15,7 @@ from mer_live.spot_eval.synthetic import make_long_videos
 from mer_live.streaming.spotter_settings import load_spotter_settings, write_spotter_settings
 from mer_live.streaming.spotting import SpotterConfig
 
-TINY = dict(counts={"micro": (1, 1), "macro": (1, 1)}, lead_in_s=(1.2, 1.2), gap_s=(0.6, 0.6),
-            frame_size=(40, 48), crop=True)
+from spot_cli_helpers import TINY, run, strict_json
 
 
 def counts(annotated, predicted, tp):
@@ -91,19 +90,6 @@ def two_subjects(tmp_path_factory):
     made = make_long_videos(root, "CASME_SQ", videos=4, seed=12, **TINY)     # s15 x 2 and s16 x 2
     assert len({v.video_id.split("/")[0] for v in made.videos}) == 2
     return root, made
-
-
-def strict_json(constant):
-    raise AssertionError(f"report.json holds a bare {constant}, which is not JSON")
-
-
-def run(argv, capsys):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as done:
-        code = done.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_calibrate_reports_both_figures_and_writes_a_spotter_file(two_subjects, tmp_path, capsys, monkeypatch):

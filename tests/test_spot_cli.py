@@ -11,8 +11,7 @@ from mer_live.cli_errors import EXIT_DISK_FULL
 from mer_live.spot_eval import cli, runner
 from mer_live.spot_eval.synthetic import make_long_videos
 
-TINY = dict(counts={"micro": (1, 1), "macro": (1, 1)}, lead_in_s=(1.2, 1.2), gap_s=(0.6, 0.6),
-            frame_size=(40, 48), crop=True)
+from spot_cli_helpers import TINY, run, strict_json
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +19,6 @@ def tiny_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("spot_cli")
     made = make_long_videos(root, "CASME_SQ", videos=2, seed=12, **TINY)
     return root, made
-
-
-def strict_json(constant):
-    raise AssertionError(f"report.json holds a bare {constant}, which is not JSON")
-
-
-def run(argv, capsys):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as done:                     # argparse's own errors
-        code = done.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_mer_spot_scores_every_video_and_writes_the_report(tiny_root, tmp_path, capsys):
