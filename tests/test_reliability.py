@@ -243,6 +243,7 @@ def test_a_headless_output_that_is_an_input_or_the_other_output_is_refused_befor
     shutil.copyfile(demo.demo_model_path(), model)
     (tmp_path / "alias.csv").symlink_to(video)
     os.link(model, tmp_path / "hard.csv")
+    os.link(model, tmp_path / "x.watch.json")                      # where --events x.csv puts its sidecar
     (tmp_path / "sub").mkdir()
     before = {path: path.read_bytes() for path in (video, model)}
     live = ["--headless", "--face", "full", "--quiet", "--model", model, "--source", video]
@@ -251,7 +252,10 @@ def test_a_headless_output_that_is_an_input_or_the_other_output_is_refused_befor
              (["--events", model], "--events", "the input --model"),
              (["--out", tmp_path / "hard.csv"], "--out", "(two names of one file)"),
              (["--out", tmp_path / "a.csv", "--events", tmp_path / "sub" / ".." / "a.csv"], "--out",
-              "are the same file")]
+              "are the same file"),
+             (["--out", tmp_path / "e.watch.json", "--events", tmp_path / "e.csv"], "--out",       # its sidecar
+              "and the --events sidecar"),
+             (["--events", tmp_path / "x.csv"], "the --events sidecar", "the input --model")]
     for extra, option, needle in cases:
         status, out, err = run(mer_live, [*live, *extra], capsys)
         (line,) = error_lines(err, "mer-live")
