@@ -145,7 +145,8 @@ def test_events_never_overlap_even_when_motions_follow_closely():
 
 def test_nothing_is_a_candidate_before_the_baseline_is_ready():
     # the face appears at 0.5 s, is found on frame 18 (0.6 s) and its box applied 6 frames later (0.8 s); a
-    # micro-expression follows at 1.3 s, before 1 s of quiet frames makes a baseline
+    # micro-expression follows at 1.3 s, before 1 s of quiet frames makes a baseline: it is measured against
+    # `prior_noise`, the noise of a real face, and this synthetic one is too small to be a candidate there
     s = stream(7, duration_s=5.0, micro_count=1, first_s=1.3)
     events, _, recorder = spot(s, FakeClassifier(), absent=lambda i: i < 15)
     assert events == []
@@ -329,9 +330,9 @@ def test_what_the_spotter_watched_is_counted_and_a_paused_window_never_looks_qui
 
 
 def _talking_face(brow_raise: bool, nose_with_jaw: bool = False, once: bool = False, fps: float = 30.0,
-                  seconds: float = 7.0) -> list[tuple[float, np.ndarray]]:
+                  seconds: float = 7.0, brow_at: float = 3.6, brow_px: float = 1.6) -> list[tuple[float, np.ndarray]]:
     """The bundled face photo talking (jaw and mouth opening 2.2 times a second from 2.0 to 5.5 s) and, with
-    `brow_raise`, both brows rising 1.6 photo pixels at 3.6 s within 0.15 s and staying up (fading slowly);
+    `brow_raise`, both brows rising `brow_px` photo pixels at `brow_at` within 0.15 s and staying up (fading slowly);
     with `nose_with_jaw`, the nose wings move with the jaw (the upper lip pulls them in speech); with `once`,
     the jaw opens only once, at 3.0 s for 0.3 s: (time, the spotter's gray crop) pairs, with camera noise."""
     import cv2
@@ -360,25 +361,47 @@ def _talking_face(brow_raise: bool, nose_with_jaw: bool = False, once: bool = Fa
         talk = 2.5 * abs(np.sin(2 * np.pi * 2.2 * (t - 2.0))) if 2.0 <= t < 5.5 else 0.0
         if once:
             talk = 3.0 * np.sin(np.pi * (t - 3.0) / 0.3) if 3.0 <= t < 3.3 else 0.0
-        rise = min(max((t - 3.6) / 0.15, 0.0), 1.0)
-        up = 1.6 * rise * (1 - 0.25 * min(max((t - 3.75) / 2.0, 0.0), 1.0)) if brow_raise else 0.0
+        rise = min(max((t - brow_at) / 0.15, 0.0), 1.0)
+        up = brow_px * rise * (1 - 0.25 * min(max((t - brow_at - 0.15) / 2.0, 0.0), 1.0)) if brow_raise else 0.0
         dx, dy = (jaw * talk + brows * up).astype(np.float32)
         img = cv2.remap(crop, xs - dx, ys - dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
         out.append((t, normalised_gray(np.clip(img + rng.normal(0, 1.5, img.shape), 0, 255).astype(np.uint8), 64)))
     return out
 
 
-def _spot_crops(crops) -> list:
+def _spot_crops(crops, config: SpotterConfig | None = None, states: list | None = None) -> list:
+    """The segments a spotter decides on (time, gray crop) pairs of the photo face; its state after each frame
+    is appended to `states`."""
     from mer_live.streaming.spotting import RegionSpotter
     from mer_live.synthetic.render import FACE_POINTS
 
     points = [FACE_POINTS["lid_l"], FACE_POINTS["lid_r"], (225, 124), FACE_POINTS["mouth_l"], FACE_POINTS["mouth_r"]]
-    spotter = RegionSpotter(SpotterConfig())
+    spotter = RegionSpotter(config or SpotterConfig())
     spotter.set_landmarks((np.array(points, float) - [160, 50]) * 64 / 130)
     segments = []
     for t, gray in crops:
         segments += spotter.push(t, gray)
+        if states is not None:
+            states.append(spotter.state)
     return segments + spotter.flush(crops[-1][0])
+
+
+def test_a_new_face_is_watched_from_its_first_frames_against_the_noise_of_real_faces():
+    """Before a face's own noise is known (`min_baseline_s`), the spotter watches it against `prior_noise`, the
+    quiet motion of real faces: a clear brow raise 0.6 s after the face appeared is found, where without the
+    prior the spotter would still be settling."""
+    crops = _talking_face(brow_raise=True, brow_at=0.6, brow_px=8.0, seconds=1.9)
+    states: list = []
+    segments = _spot_crops(crops, states=states)
+    assert states[5:] == ["watching"] * (len(states) - 5), states
+    micro = [s for s in segments if s.kind == "micro"]
+    assert len(micro) == 1 and micro[0].region.startswith(("brow", "eye")), segments     # the lids rise too
+    assert 0.55 <= micro[0].start <= 0.75, micro[0]
+    assert [s for s in _spot_crops(crops[:18]) if s.reported] == []     # the still face alone gives nothing
+
+    states = []
+    settled = _spot_crops(crops, SpotterConfig(prior_noise=0.0), states)
+    assert states[20] == "settling" and [s for s in settled if s.reported] == [], settled
 
 
 def test_a_brow_raise_while_talking_is_a_micro_expression_of_its_own():

@@ -18,7 +18,9 @@ give the same segments on any machine and thread timing.
 2. Onset. The motion of each region over `lag_s` (its displacement now less `lag_s` ago), taken per group
    of regions (brows, eyes, nose, mouth, jaw), is compared with that group's running noise (median and
    MAD of the last `baseline_s` of quiet frames, plus `floor`): `activity` is the largest robust z. Real
-   video has 12-75 times the frame noise of a synthetic face, so every threshold is in these units. A burst
+   video has 12-75 times the frame noise of a synthetic face, so every threshold is in these units. Until
+   `min_baseline_s` of a face's quiet frames are known, the noise is taken as at least `prior_noise`, the
+   quiet motion of the real tuning faces, so a new face is watched from its first frames. A burst
    of motion opens when `activity` passes `open_threshold` and ends when it stays under half of it for
    `quiet_s`. The frame before the burst is its base.
 3. The motion itself gives onset and offset (as MDMD and OF-FD spotters do): the burst starts where the
@@ -87,7 +89,11 @@ class SpotterConfig:
     max_residual: float = 0.8       # the fit leaving more than this (median pixels of a 64-px crop on the face's
                                     # rigid part) for `max_micro_s`, or 3 times as much once, pauses
     baseline_s: float = 4.0         # the running noise statistics cover the last this-much of quiet frames
-    min_baseline_s: float = 1.0     # quiet time needed before anything can be a candidate
+    min_baseline_s: float = 1.0     # quiet time after which a face's own noise alone sets the scale
+    prior_noise: float = 0.15       # until then, each group's quiet motion is taken as at least this (median and
+                                    # spread alike; pixels of a 64-px crop per 0.1 s of `lag_s`), as measured on
+                                    # the tuning videos: the spotter watches from a face's first frames, never
+                                    # more sensitively than a real face allows; 0: it settles for `min_baseline_s`
     quiet_s: float = 0.2            # activity under half of `open_threshold` this long ends a burst
     return_fraction: float = 0.5    # a burst came back when its final displacement is below this part of its peak
     edge_fraction: float = 0.2      # start/end where the displacement passes / settles within this part of its peak
@@ -108,6 +114,8 @@ class SpotterConfig:
                 raise ValueError(f"spotter {name} must be a finite number > 0, got {value}")
         if not np.isfinite(self.threshold) or self.threshold < 0:   # 0: every motion that opened counts
             raise ValueError(f"spotting threshold must be a finite number >= 0, got {self.threshold}")
+        if not np.isfinite(self.prior_noise) or self.prior_noise < 0:
+            raise ValueError(f"spotter prior_noise must be a finite number >= 0, got {self.prior_noise}")
         if self.size < 24:
             raise ValueError(f"spotter size must be >= 24 pixels, got {self.size}")
         if self.max_macro_s < self.max_micro_s:
@@ -225,7 +233,8 @@ class RegionSpotter:
     def reset(self, keep_baseline: bool = False) -> None:
         """A new crop box: register afresh and forget any open burst (it is never reported). The noise
         baseline is kept when the same face was only re-anchored (`keep_baseline`), and starts cold for a
-        new face: then nothing is a candidate for `min_baseline_s`."""
+        new face: then its noise is taken from `prior_noise` (or, without one, nothing is a candidate) for
+        `min_baseline_s`."""
         if not keep_baseline:
             self._history.clear()
             self._noise_cache = None
@@ -411,7 +420,7 @@ class RegionSpotter:
         noise = self._noise()
         self.group_activity = (groups - noise[0]) / noise[1] if noise is not None else np.zeros(len(groups))
         self.activity = float(np.max(self.group_activity)) if noise is not None else 0.0
-        settling = not self.ready
+        settling = noise is None or (not self.ready and self.config.prior_noise <= 0)
         self.state = "settling" if settling else "watching"
         out: list[Segment] = []
         if self._burst_from is not None:
@@ -655,14 +664,25 @@ class RegionSpotter:
         return (self._times[-1] - self._times[0]) / (len(self._times) - 1)
 
     def _noise(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(median, robust spread + floor) of each group's quiet motion (kept until the history changes)."""
-        if len(self._history) < 3:
-            return None
+        """(median, robust spread + floor) of each group's quiet motion (kept until the history changes); before
+        `min_baseline_s` of it is known, never under `prior_noise` (None without a prior and 3 quiet frames)."""
         if self._noise_cache is None:
-            values = np.stack(self._history)
-            median = np.median(values, axis=0)
-            self._noise_cache = (median, 1.4826 * np.median(np.abs(values - median), axis=0) + self.config.floor)
+            measured = None
+            if len(self._history) >= 3:
+                values = np.stack(self._history)
+                median = np.median(values, axis=0)
+                measured = (median, 1.4826 * np.median(np.abs(values - median), axis=0) + self.config.floor)
+            self._noise_cache = measured if self.ready else self._with_prior(measured)
         return self._noise_cache
+
+    def _with_prior(self, measured: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray] | None:
+        cfg = self.config
+        if cfg.prior_noise <= 0:
+            return measured
+        level = np.full(len(GROUP_MEMBERS), cfg.prior_noise * cfg.lag_s / 0.1)
+        if measured is None:
+            return level, level + cfg.floor
+        return np.maximum(measured[0], level), np.maximum(measured[1], level + cfg.floor)
 
     def _scale(self) -> np.ndarray:
         """Per-region noise of a displacement: its group's quiet motion median + spread."""
