@@ -3,6 +3,7 @@
     python benchmarks/real_spotting_replay.py record --split tune --seeds 20-24 [--cache DIR]
     python benchmarks/real_spotting_replay.py replay --split tune [--set threshold=5 --set size=96 ...]
     python benchmarks/real_spotting_replay.py snr --split tune [--set size=128]
+    python benchmarks/real_spotting_replay.py bound --split tune [--set size=128]
 
 `record` runs bench_real_spotting's pasted and clean streams through the live engine once (MTCNN, the face
 tracker, the default spotter) and keeps what the engine handed the spotter: every frame's gray face crop at
@@ -195,6 +196,56 @@ def snr(rows: list[dict], config: SpotterConfig) -> dict:
             "noise_median": float(np.median(noise)), "noise_p90": float(np.percentile(noise, 90))}
 
 
+BOUND_THRESHOLDS = (3.0, 4.5, 6.0, 8.0, 10.0, 12.0, 15.0)
+
+
+def group_motion(calls, config: SpotterConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(times (T,), each group's robust z (T, G)) of a spotter with `config` fed the recorded calls, on the
+    frames where it had a noise level (the z it compares with `open_threshold`)."""
+    times, z = [], []
+    for call, spotter, _ in feed(calls, config):
+        if call[0] == "push" and spotter.state == "watching":
+            times.append(call[1])
+            z.append(spotter.group_activity.copy())
+    return np.asarray(times), np.asarray(z).reshape(len(z), -1)
+
+
+def episodes(times: np.ndarray, gap_s: float) -> list[tuple[float, float]]:
+    """The times split where they are more than `gap_s` apart: (first, last) of each run."""
+    runs: list[list[float]] = []
+    for t in times:
+        if runs and t - runs[-1][1] <= gap_s:
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    return [(a, b) for a, b in runs]
+
+
+def bound(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> list[dict]:
+    """For each z in BOUND_THRESHOLDS: the share of pasted motions whose own group passes z within the
+    motion, and how often per minute any group of the clean runs rises above z (a rise ends after `quiet_s`
+    below it, as a burst does)."""
+    from mer_live.streaming.spotting import REGION_GROUPS
+    peaks, crossings, seconds = [], np.zeros(len(BOUND_THRESHOLDS)), 0.0
+    for row in rows:
+        times, z = group_motion(row["runs"]["pasted"], config)
+        for motion, (on, off) in zip(row["motions"], row["truth"]):
+            inside = (times >= on) & (times <= off + config.lag_s)
+            group = REGION_GROUPS.index(SITE_GROUP[motion["site"]])
+            peaks.append(float(z[inside, group].max()) if inside.any() else -np.inf)
+            if verbose:
+                print(f"  {row['video']:16s} s{row['seed']} {on:6.2f}-{off:6.2f} {motion['site']:13s} "
+                      f"{motion['amplitude_px']:.1f} px: its group's peak z {peaks[-1]:.1f}")
+        clean_times, clean = group_motion(row["runs"]["clean"], config)
+        for k, level in enumerate(BOUND_THRESHOLDS):
+            crossings[k] += len(episodes(clean_times[(clean > level).any(axis=1)], config.quiet_s))
+        seconds += row["seconds"]
+    peaks = np.asarray(peaks)
+    return [{"z": level, "recall": float((peaks > level).mean()) if len(peaks) else 0.0,
+             "crossings_per_min": float(crossings[k] / (seconds / 60))}
+            for k, level in enumerate(BOUND_THRESHOLDS)]
+
+
 def cache_file(cache: Path, split: str, seeds: str) -> Path:
     return cache / f"{split}_{seeds}.pkl"
 
@@ -210,13 +261,13 @@ def parse_value(text: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=("record", "replay", "snr"))
+    parser.add_argument("action", choices=("record", "replay", "snr", "bound"))
     parser.add_argument("--split", choices=("tune", "judge", "all"), default="tune")
     parser.add_argument("--seeds", default="20-24")
     parser.add_argument("--amplitude", default="1.5-3")
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--set", action="append", default=[], help="a spotter setting, e.g. threshold=5")
-    parser.add_argument("-v", "--verbose", action="store_true", help="each motion and what was seen over it")
+    parser.add_argument("-v", "--verbose", action="store_true", help="each motion and what was seen over it (bound: its peak z)")
     args = parser.parse_args(argv)
     path = cache_file(args.cache, args.split, args.seeds)
     if args.action == "record":
@@ -254,6 +305,14 @@ def main(argv=None) -> int:
               f" (p90 {r['signal_p90']:.3f}); the face's own motion median {r['face_median']:.3f} (MAD "
               f"{r['face_mad']:.3f}, p90 {r['face_p90']:.3f}); measurement noise median {r['noise_median']:.3f} "
               f"(p90 {r['noise_p90']:.3f})  [{time.perf_counter() - started:.0f} s]")
+        return 0
+    if args.action == "bound":
+        print(f"{overrides or 'defaults'}: an oracle that knows each motion's site and time, on the spotter's own z "
+              f"({len(rows)} streams)")
+        for r in bound(rows, config, args.verbose):
+            print(f"  z > {r['z']:4.1f}: motions passing {r['recall']:.2f}, the clean faces' own crossings "
+                  f"{r['crossings_per_min']:.1f}/min")
+        print(f"[{time.perf_counter() - started:.0f} s]")
         return 0
     result = score(rows, config, args.verbose)
     print(f"{overrides or 'defaults'}: recall {result['recall']:.2f} ({result['found']}/{result['motions']}), "
