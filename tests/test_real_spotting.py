@@ -107,11 +107,12 @@ def overlap(a, b) -> float:
 
 
 def test_spotter_watches_a_real_talking_face(pasted, default_run):
-    """Most of the face time is watched (not paused, not settling), and motion can open a segment."""
+    """The face time is watched (not paused, not settling) as the issue asks (85 %), and motion can open a
+    segment."""
     _, states, segments = default_run
     face = pasted[3]
     assert face >= 0.95 * FRAMES
-    assert states["watching"] >= 0.6 * face, f"watching {states['watching']} of {face} face frames: {dict(states)}"
+    assert states["watching"] >= 0.85 * face, f"watching {states['watching']} of {face} face frames: {dict(states)}"
     assert segments, "no segment of any kind was opened and decided on 8 s of a moving face"
 
 
