@@ -259,6 +259,16 @@ def parse_value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def settings(parser: argparse.ArgumentParser, items: list[str]) -> tuple[dict, SpotterConfig]:
+    """The --set items as overrides and the SpotterConfig they make (a parser error, not a traceback, for a
+    setting SpotterConfig does not have or refuses)."""
+    overrides = {key: parse_value(value) for key, _, value in (item.partition("=") for item in items)}
+    try:
+        return overrides, SpotterConfig(**overrides)
+    except (TypeError, ValueError) as e:
+        parser.error(f"--set {' '.join(items)}: {e}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=("record", "replay", "snr", "bound"))
@@ -291,13 +301,11 @@ def main(argv=None) -> int:
             pickle.dump(rows, f)
         print(f"cache: {path}")
         return 0
+    if not path.is_file():
+        parser.error(f"no record at {path}: run `record` with the same --split, --seeds and --cache first")
     with open(path, "rb") as f:
         rows = pickle.load(f)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = parse_value(value)
-    config = SpotterConfig(**overrides)
+    overrides, config = settings(parser, args.set)
     started = time.perf_counter()
     if args.action == "snr":
         r = snr(rows, config)
