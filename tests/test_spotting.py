@@ -281,7 +281,7 @@ def test_a_real_face_that_emotes_blinks_and_laughs_gives_no_micro_expression(one
     # it watched, and it opened and judged motions: "no micro" is a decision, not a spotter that was paused
     # or could not open (the first version passed this test paused 57 % of the time, with nothing closed)
     watch = engine.stats().watch
-    assert watch.get("watching", 0) >= 0.8 * sum(watch.values()), watch
+    assert watch.get("watching", 0) >= 0.85 * sum(watch.values()), watch      # issue 20: 85 % watched
     assert len([s for s in decided if s.kind != "noise"]) >= 3, decided
 
 
