@@ -221,29 +221,38 @@ def episodes(times: np.ndarray, gap_s: float) -> list[tuple[float, float]]:
     return [(a, b) for a, b in runs]
 
 
-def bound(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> list[dict]:
+def bound(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dict[str, list[dict]]:
     """For each z in BOUND_THRESHOLDS: the share of pasted motions whose own group passes z within the
-    motion, and how often per minute any group of the clean runs rises above z (a rise ends after `quiet_s`
-    below it, as a burst does)."""
+    motion, and how often per minute the clean runs rise above z (a rise ends after `quiet_s` below it, as
+    a burst does): under "any", any group's rise against every motion; under each group's name, that
+    group's own rises against the motions at its sites (an oracle that also knew which group to watch)."""
     from mer_live.streaming.spotting import REGION_GROUPS
-    peaks, crossings, seconds = [], np.zeros(len(BOUND_THRESHOLDS)), 0.0
+    peaks: dict[str, list[float]] = {g: [] for g in REGION_GROUPS}
+    crossings = {g: np.zeros(len(BOUND_THRESHOLDS)) for g in ("any", *REGION_GROUPS)}
+    seconds = 0.0
     for row in rows:
         times, z = group_motion(row["runs"]["pasted"], config)
         for motion, (on, off) in zip(row["motions"], row["truth"]):
             inside = (times >= on) & (times <= off + config.lag_s)
-            group = REGION_GROUPS.index(SITE_GROUP[motion["site"]])
-            peaks.append(float(z[inside, group].max()) if inside.any() else -np.inf)
+            group = SITE_GROUP[motion["site"]]
+            peak = float(z[inside, REGION_GROUPS.index(group)].max()) if inside.any() else -np.inf
+            peaks[group].append(peak)
             if verbose:
                 print(f"  {row['video']:16s} s{row['seed']} {on:6.2f}-{off:6.2f} {motion['site']:13s} "
-                      f"{motion['amplitude_px']:.1f} px: its group's peak z {peaks[-1]:.1f}")
+                      f"{motion['amplitude_px']:.1f} px: its group's peak z {peak:.1f}")
         clean_times, clean = group_motion(row["runs"]["clean"], config)
         for k, level in enumerate(BOUND_THRESHOLDS):
-            crossings[k] += len(episodes(clean_times[(clean > level).any(axis=1)], config.quiet_s))
+            above = clean > level
+            crossings["any"][k] += len(episodes(clean_times[above.any(axis=1)], config.quiet_s))
+            for g, group in enumerate(REGION_GROUPS):
+                crossings[group][k] += len(episodes(clean_times[above[:, g]], config.quiet_s))
         seconds += row["seconds"]
-    peaks = np.asarray(peaks)
-    return [{"z": level, "recall": float((peaks > level).mean()) if len(peaks) else 0.0,
-             "crossings_per_min": float(crossings[k] / (seconds / 60))}
-            for k, level in enumerate(BOUND_THRESHOLDS)]
+    minutes = seconds / 60
+    by_group = {"any": np.concatenate([np.asarray(p) for p in peaks.values()])} | {
+        g: np.asarray(p) for g, p in peaks.items()}
+    return {g: [{"z": level, "motions": len(p), "recall": float((p > level).mean()) if len(p) else 0.0,
+                 "crossings_per_min": float(crossings[g][k] / minutes)}
+                for k, level in enumerate(BOUND_THRESHOLDS)] for g, p in by_group.items()}
 
 
 def cache_file(cache: Path, split: str, seeds: str) -> Path:
@@ -317,9 +326,14 @@ def main(argv=None) -> int:
     if args.action == "bound":
         print(f"{overrides or 'defaults'}: an oracle that knows each motion's site and time, on the spotter's own z "
               f"({len(rows)} streams)")
-        for r in bound(rows, config, args.verbose):
+        found = bound(rows, config, args.verbose)
+        for r in found.pop("any"):
             print(f"  z > {r['z']:4.1f}: motions passing {r['recall']:.2f}, the clean faces' own crossings "
                   f"{r['crossings_per_min']:.1f}/min")
+        print("knowing the group too: motions passing @ that group's own crossings per minute")
+        for group, levels in found.items():
+            print(f"  {group:6s} ({levels[0]['motions']:3d} motions) " + "  ".join(
+                f"z>{r['z']:g}: {r['recall']:.2f}@{r['crossings_per_min']:.1f}" for r in levels))
         print(f"[{time.perf_counter() - started:.0f} s]")
         return 0
     result = score(rows, config, args.verbose)
