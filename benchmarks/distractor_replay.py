@@ -13,7 +13,6 @@ held-out seeds (105-109) is the figure that counts.
 from __future__ import annotations
 
 import argparse
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -22,9 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_distractors import matches, seed_list  # noqa: E402
-from real_spotting_replay import CACHE, RecordingSpotter, replay_calls, settings  # noqa: E402
+from real_spotting_replay import CACHE, load_rows, recorded_calls, replay_calls, save_rows, settings  # noqa: E402
 from mer_live.streaming.spotting import SpotterConfig  # noqa: E402
-from mer_live.streaming import engine as engine_module  # noqa: E402
 
 
 def record(seed: int, sway: float, detector) -> dict:
@@ -33,14 +31,9 @@ def record(seed: int, sway: float, detector) -> dict:
     from mer_live.synthetic.distractors import make_distractor_stream
 
     stream = make_distractor_stream(seed, duration_s=40.0, sway_px=sway)
-    made: list[RecordingSpotter] = []
-    original = engine_module.RegionSpotter
-    engine_module.RegionSpotter = lambda cfg: made.append(RecordingSpotter(cfg)) or made[-1]
-    try:
-        Engine(ArraySource(stream.frames, fps=stream.fps), None, EngineConfig(), detector=detector).run()
-    finally:
-        engine_module.RegionSpotter = original
-    return {"seed": seed, "micro": list(stream.micro), "macro": list(stream.macro), "calls": made[0].calls}
+    calls = recorded_calls(lambda: Engine(ArraySource(stream.frames, fps=stream.fps), None, EngineConfig(),
+                                          detector=detector).run())
+    return {"seed": seed, "micro": list(stream.micro), "macro": list(stream.macro), "calls": calls}
 
 
 def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dict:
@@ -93,15 +86,9 @@ def main(argv=None) -> int:
         for seed in seed_list(args.seeds):
             rows.append(record(seed, args.sway, detector))
             print(f"recorded seed {seed}", flush=True)
-        args.cache.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            pickle.dump(rows, f)
-        print(f"cache: {path}")
+        save_rows(rows, path)
         return 0
-    if not path.is_file():
-        parser.error(f"no record at {path}: run `record` with the same --seeds and --sway first")
-    with open(path, "rb") as f:
-        rows = pickle.load(f)
+    rows = load_rows(parser, path, "--seeds, --sway and --cache")
     overrides, config = settings(parser, args.set)
     started = time.perf_counter()
     result = score(rows, config, args.verbose)

@@ -73,18 +73,39 @@ class RecordingSpotter:
         return self.inner.flush(t)
 
 
+def recorded_calls(run) -> list[tuple]:
+    """The calls an engine made to its spotter while `run()` built and ran it (the engine module's
+    RegionSpotter is a RecordingSpotter meanwhile, and is put back after)."""
+    made: list[RecordingSpotter] = []
+    original = engine_module.RegionSpotter
+    engine_module.RegionSpotter = lambda cfg: made.append(RecordingSpotter(cfg)) or made[-1]
+    try:
+        run()
+    finally:
+        engine_module.RegionSpotter = original
+    return made[0].calls
+
+
+def save_rows(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(rows, f)
+    print(f"cache: {path}")
+
+
+def load_rows(parser: argparse.ArgumentParser, path: Path, how: str) -> list[dict]:
+    """The recorded rows at `path`; a parser error naming `how` to record them when there are none."""
+    if not path.is_file():
+        parser.error(f"no record at {path}: run `record` with the same {how} first")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
 def record(name: str, path: Path, seed: int, detector, points, fps, amplitude) -> dict:
     video_seed, _, motions, _ = bench.draw_for_video(name, seed, points, fps, amplitude)
-    runs = {}
-    for kind, pasted in (("pasted", motions), ("clean", [])):
-        made: list[RecordingSpotter] = []
-        original = engine_module.RegionSpotter
-        engine_module.RegionSpotter = lambda cfg: made.append(RecordingSpotter(cfg)) or made[-1]
-        try:
-            bench.run_engine(bench.PastedSource(path, points, pasted, video_seed), detector)
-        finally:
-            engine_module.RegionSpotter = original
-        runs[kind] = made[0].calls
+    runs = {kind: recorded_calls(lambda pasted=pasted: bench.run_engine(
+                bench.PastedSource(path, points, pasted, video_seed), detector))
+            for kind, pasted in (("pasted", motions), ("clean", []))}
     return {"video": name, "seed": seed, "seconds": len(points) / fps,
             "face_frames": int((~np.isnan(points).any(axis=(1, 2))).sum()),
             "truth": [m.interval for m in motions], "motions": [m.to_dict() for m in motions], "runs": runs}
@@ -305,15 +326,9 @@ def main(argv=None) -> int:
             for seed in seed_list(args.seeds):
                 rows.append(record(name, bench.DATA / file, seed, detector, points, fps, amplitude))
                 print(f"recorded {name} seed {seed}: {len(rows[-1]['truth'])} motions", flush=True)
-        args.cache.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            pickle.dump(rows, f)
-        print(f"cache: {path}")
+        save_rows(rows, path)
         return 0
-    if not path.is_file():
-        parser.error(f"no record at {path}: run `record` with the same --split, --seeds and --cache first")
-    with open(path, "rb") as f:
-        rows = pickle.load(f)
+    rows = load_rows(parser, path, "--split, --seeds and --cache")
     overrides, config = settings(parser, args.set)
     started = time.perf_counter()
     if args.action == "snr":
