@@ -418,3 +418,21 @@ def test_a_nose_that_moves_with_the_jaw_in_speech_is_not_a_micro_expression():
     segments = _spot_crops(_talking_face(brow_raise=False, nose_with_jaw=True, once=True))
     assert any(s.kind == "talk" and s.detail["nose"] >= SpotterConfig().threshold for s in segments), segments
     assert [s for s in segments if s.reported] == [], segments
+
+
+def test_landmarks_off_the_crop_fall_back_to_a_frontal_layout_and_spotting_goes_on():
+    """A detection's landmarks can lie outside the held box (another face, a box left behind): no points of
+    the face are left to fit the head's motion on, and the spotter keeps spotting in a frontal layout
+    instead of failing; the brow raise is still found."""
+    from mer_live.streaming.spotting import RegionSpotter
+
+    crops = _talking_face(brow_raise=True, brow_at=0.6, brow_px=8.0, seconds=1.9)
+    spotter = RegionSpotter(SpotterConfig())
+    spotter.set_landmarks(np.array([[-29.0, 29.0], [-14.0, 31.0], [-17.0, 43.0], [-35.0, 47.0], [-22.0, 49.0]]))
+    segments = []
+    for t, gray in crops:
+        segments += spotter.push(t, gray)
+    segments += spotter.flush(crops[-1][0])
+    assert len(spotter.motion.regions.fit_points) >= 12
+    micro = [s for s in segments if s.kind == "micro"]
+    assert len(micro) == 1 and micro[0].region.startswith(("brow", "eye")), segments     # the lids rise too

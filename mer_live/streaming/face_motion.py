@@ -40,6 +40,7 @@ REGION_LAYOUT: dict[str, tuple[str, str, float, float, float, float]] = {
     "chin": ("jaw", "mouth_mid", 0.0, 0.45, 0.30, 0.14),
 }
 REGION_NAMES = tuple(REGION_LAYOUT)
+MIN_FIT_POINTS = 12    # fewer points of the face's rigid part than this in the crop: no fit
 REGION_GROUPS = tuple(dict.fromkeys(group for group, *_ in REGION_LAYOUT.values()))
 
 
@@ -82,6 +83,9 @@ class FaceRegions:
             gx, gy = (x2 - x1) / 4, (y2 - y1) / 4
             inside &= ~((xs >= x1 - gx) & (xs < x2 + gx) & (ys >= y1 - gy) & (ys < y2 + gy))
         fit_points = np.stack([xs[inside], ys[inside]], axis=-1).astype(np.int64)
+        if len(fit_points) < MIN_FIT_POINTS:      # landmarks off the crop (a wrong face, a box left behind)
+            raise ValueError(f"landmarks leave {len(fit_points)} points of the face in the crop to fit the head's "
+                             f"motion on (at least {MIN_FIT_POINTS} needed): {pts.round(1).tolist()}")
         return cls(boxes=np.asarray(boxes, np.int64), fit_points=fit_points, interocular=d)
 
     @classmethod
