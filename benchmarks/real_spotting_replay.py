@@ -166,6 +166,12 @@ def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dic
                                                  f" {best.region} {best.detail.get('lead')}")
                 print(f"  {row['video']:13s} s{row['seed']} {t[0]:6.2f}-{t[1]:6.2f} {m['site']:13s} {m['action']:8s}"
                       f" {m['amplitude_px']:.1f}px {'FOUND' if j in hit else '     '} {seen}")
+            for run, decided in (("pasted", segments), ("clean", clean)):
+                for s in decided:
+                    if s.kind == "micro" and not any(bench.overlaps((s.start, s.end), t)
+                                                     for t in (truth if run == "pasted" else []) + cuts):
+                        print(f"  {row['video']:13s} s{row['seed']} false micro ({run} run) {s.start:6.2f}-{s.end:6.2f}"
+                              f" z {s.peak_score:.1f} {s.region}")
     minutes = seconds / 60
     return {"recall": found / n if n else 0.0, "found": found, "motions": n, "false_per_min": false / minutes,
             "clean_false_per_min": clean_false / minutes, "watched": watched / face if face else 0.0}
