@@ -16,7 +16,7 @@ from mer_live.streaming import demo
 
 
 def one_event_stream(realtime=False, _make=demo.demo_source, **_):
-    return _make(realtime=realtime, events=((1.0, "sur"),), duration_s=2.0)
+    return _make(realtime=realtime, events=((1.4, "sur"),), duration_s=2.4)
 
 
 def write_folder(folder, frames):
@@ -33,13 +33,13 @@ def test_synthetic_source_with_your_own_model_prints_the_ground_truth_in_whole_l
     shutil.copy(demo.demo_model_path(), model)
     assert main(["--headless", "--source", "synthetic", "--model", str(model), "--face", "full"]) == 0
     captured = capsys.readouterr()
-    assert "stream ground truth: 1.00-1.40 s sur" in captured.out
+    assert "stream ground truth: 1.40-1.80 s sur" in captured.out
     assert "DEMO" not in captured.err and "demo stream" not in captured.err    # not the demo, not called so
     assert "processing the synthetic stream with your model mine.onnx" in captured.err
     assert "loading the model" in captured.err and "ready after" in captured.err
     # stdout and stderr are not terminals here: plain lines, never a bar redrawn with carriage returns
     assert "\r" not in captured.out + captured.err
-    assert any(line.startswith("mer-live: frame 60/60 (100%, ") for line in captured.err.splitlines())
+    assert any(line.startswith("mer-live: frame 72/72 (100%, ") for line in captured.err.splitlines())
     assert "|" not in captured.err                                      # sentences, no drawn bar
 
 
@@ -98,12 +98,12 @@ def summary_counts(err):
 
 def test_the_last_line_counts_event_clips_and_stride_windows_apart(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo, "demo_source", one_event_stream)
-    command = ["--headless", "--demo", "--face", "full"]
+    command = ["--headless", "--demo", "--face", "full", "--threshold", "5"]   # the whole frame: a small face
     assert main(command) == 0
     captured = capsys.readouterr()
     (frames, clips, windows), line = summary_counts(captured.err)
     labelled = [row for row in captured.out.splitlines() if "confidence" in row]
-    assert frames == 60 and clips == len(labelled) >= 1           # every labelled event: one clip classified
+    assert frames == 72 and clips == len(labelled) >= 1           # every labelled event: one clip classified
     assert windows == 0 and "only with --out" in line              # without --out no stride window is
     assert "processing demo stream (synthetic) with the demo model" in captured.err
     out = tmp_path / "preds.csv"

@@ -1,7 +1,7 @@
 """Motion that belongs to the face, not the head: per-region optical flow with the head's rigid motion removed.
 
 The spotter's own measurement, independent of any classifier and of the model's input: the tracker's face
-crop is brought to a small gray square (`size`, 64 px by default), its brightness normalised (mean and
+crop is brought to a small gray square (`size`, 128 px by default), its brightness normalised (mean and
 spread, so a lighting step does not read as motion), and registered to a reference frame of the face
 (`FaceMotion.register`): the frame is brought back through the transform the head is predicted to have,
 Farneback flow is taken against the reference, a robust affine fit to the flow of the face less its
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Farneback at the spotter's 64-px scale: a smaller window than the model's flow (15 px at 224) keeps
-# the brows apart from the eyelids.
+# Farneback at the spotter's scale: a small window (a fourteenth of the 128-px crop) keeps the brows apart
+# from the eyelids and sees a few pixels of local motion that a 64-px crop averages away (the choice of 128:
+# docs/SPOTTER_TUNING.md, "A finer crop").
 SPOT_FLOW_PARAMS = dict(pyr_scale=0.5, levels=2, winsize=9, iterations=3, poly_n=5, poly_sigma=1.1, flags=0)
 
 # Where MTCNN's five points sit in the tracker's square crop (margin 0.2) of a frontal face, as fractions
@@ -143,7 +144,7 @@ def region_means(uv: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 class FaceMotion:
     """Measures region motion between two normalised gray crops of one face at `size`."""
 
-    def __init__(self, size: int = 64, rigid: bool = True):
+    def __init__(self, size: int = 128, rigid: bool = True):
         self.size = int(size)
         self.rigid = rigid
         ys, xs = np.mgrid[0:self.size, 0:self.size].astype(np.float32)

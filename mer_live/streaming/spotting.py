@@ -78,8 +78,9 @@ class SpotterConfig:
     """The region spotter's settings (the record of how they were chosen: docs/SPOTTER_TUNING.md)."""
 
     open_threshold: float = 5.0     # activity (robust z of a group's motion over `lag_s`) that opens a burst
-    threshold: float = 6.0          # a segment counts when its displacement from its base peaks above this
-    size: int = 64                  # side of the spotter's gray face crop (its own, not the model's)
+    threshold: float = 8.0          # a segment counts when its displacement from its base peaks above this
+    size: int = 128                 # side of the spotter's gray face crop (its own, not the model's; thresholds
+                                    # are in pixels of a 64-px crop whatever the size)
     lag_s: float = 0.1              # onset motion is taken between frames this far apart
     rigid: bool = True              # remove the head's rigid (affine) motion before measuring regions
     reanchor_s: float = 1.0         # the reference frame is renewed this often while no motion is open
@@ -306,6 +307,9 @@ class RegionSpotter:
         cfg = self.config
         if self._times and t <= self._times[-1]:
             raise ValueError(f"spotter timestamps must increase: {t} s came after {self._times[-1]} s")
+        if gray.shape != (cfg.size, cfg.size):
+            raise ValueError(f"the spotter takes {cfg.size}x{cfg.size} gray crops (its `size`), got shape {gray.shape}: "
+                             f"make them with face_motion.normalised_gray(crop, {cfg.size})")
         out, self._outbox = self._outbox, []
         if self._reference is None:
             self._anchor(t, gray)
@@ -590,13 +594,18 @@ class RegionSpotter:
         if segment.kind not in ("talk", "long") and not (segment.kind == "macro" and c.lead in SPEECH_GROUPS):
             return [segment]
         cfg = self.config
-        out = [segment]
+        own: list[tuple[str, _Part]] = []
         for group, part in sorted(c.parts.items(), key=lambda item: item[1].start):
             duration = part.end - part.start
             blink = group == "eyes" and part.lids_down
             if (duration > cfg.max_micro_s or part.swings >= cfg.talk_swings or blink
                     or part.with_speech >= SPEECH_COUPLED):
                 continue
+            if own and part.start < own[-1][1].end:     # overlapping parts are one motion (a brow raise lifts
+                group, part = max(own.pop(), (group, part), key=lambda gp: gp[1].peak)   # the lids): the stronger
+            own.append((group, part))
+        out = [segment]
+        for group, part in own:
             start = max(part.start, self._last_end)
             if start >= part.end:
                 continue
