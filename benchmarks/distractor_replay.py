@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_distractors import matches, seed_list  # noqa: E402
-from real_spotting_replay import CACHE, load_rows, recorded_calls, replay_calls, save_rows, settings  # noqa: E402
+from real_spotting_replay import (CACHE, load_rows, recorded_calls, recording_detector, replay_calls,  # noqa: E402
+                                  save_rows, settings)
 from mer_live.streaming.spotting import SpotterConfig  # noqa: E402
 
 
@@ -77,11 +78,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     path = args.cache / f"distractors_{args.seeds}_sway{args.sway:g}.pkl"
     if args.action == "record":
-        import torch
-
-        from mer_live.face import FaceDetector
-        torch.set_num_threads(1)
-        detector = FaceDetector()
+        detector = recording_detector()
         rows = []
         for seed in seed_list(args.seeds):
             rows.append(record(seed, args.sway, detector))

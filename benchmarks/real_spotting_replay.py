@@ -86,6 +86,15 @@ def recorded_calls(run) -> list[tuple]:
     return made[0].calls
 
 
+def recording_detector(**kwargs):
+    """MTCNN as the records are taken: on one torch thread, so a record does not depend on the machine."""
+    import torch
+
+    from mer_live.face import FaceDetector
+    torch.set_num_threads(1)
+    return FaceDetector(**kwargs)
+
+
 def save_rows(rows: list[dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
@@ -140,6 +149,11 @@ def replay_calls(calls, config: SpotterConfig):
     return segments, states
 
 
+def false_micro(segments, spans) -> list:
+    """The micro segments that overlap none of `spans` (the pasted motions and a joined clip's cuts)."""
+    return [s for s in segments if s.kind == "micro" and not any(bench.overlaps((s.start, s.end), t) for t in spans)]
+
+
 def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dict:
     found = n = false = clean_false = watched = face = 0
     seconds = 0.0
@@ -151,10 +165,10 @@ def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dic
         hit = {j for _, j in matches(micro, truth)}
         found += len(hit)
         n += len(truth)
-        false += sum(1 for s in micro if not any(bench.overlaps(s, t) for t in truth + cuts))
         clean, _ = replay_calls(row["runs"]["clean"], config)
-        clean_false += sum(1 for s in clean if s.kind == "micro"
-                           and not any(bench.overlaps((s.start, s.end), c) for c in cuts))
+        wrong = {"pasted": false_micro(segments, truth + cuts), "clean": false_micro(clean, cuts)}
+        false += len(wrong["pasted"])
+        clean_false += len(wrong["clean"])
         watched += states["watching"]
         face += row["face_frames"]
         seconds += row["seconds"]
@@ -166,12 +180,10 @@ def score(rows: list[dict], config: SpotterConfig, verbose: bool = False) -> dic
                                                  f" {best.region} {best.detail.get('lead')}")
                 print(f"  {row['video']:13s} s{row['seed']} {t[0]:6.2f}-{t[1]:6.2f} {m['site']:13s} {m['action']:8s}"
                       f" {m['amplitude_px']:.1f}px {'FOUND' if j in hit else '     '} {seen}")
-            for run, decided in (("pasted", segments), ("clean", clean)):
-                for s in decided:
-                    if s.kind == "micro" and not any(bench.overlaps((s.start, s.end), t)
-                                                     for t in (truth if run == "pasted" else []) + cuts):
-                        print(f"  {row['video']:13s} s{row['seed']} false micro ({run} run) {s.start:6.2f}-{s.end:6.2f}"
-                              f" z {s.peak_score:.1f} {s.region}")
+            for run, segs in wrong.items():
+                for s in segs:
+                    print(f"  {row['video']:13s} s{row['seed']} false micro ({run} run) {s.start:6.2f}-{s.end:6.2f}"
+                          f" z {s.peak_score:.1f} {s.region}")
     minutes = seconds / 60
     return {"recall": found / n if n else 0.0, "found": found, "motions": n, "false_per_min": false / minutes,
             "clean_false_per_min": clean_false / minutes, "watched": watched / face if face else 0.0}
@@ -317,11 +329,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     path = cache_file(args.cache, args.split, args.seeds)
     if args.action == "record":
-        import torch
-
-        from mer_live.face import FaceDetector
-        torch.set_num_threads(1)
-        detector = FaceDetector(min_face_size=32)
+        detector = recording_detector(min_face_size=32)
         low, _, high = args.amplitude.partition("-")
         amplitude = (float(low), float(high or low))
         rows = []
