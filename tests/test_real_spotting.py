@@ -69,6 +69,43 @@ def test_paste_moves_the_site_by_its_amplitude_and_nothing_far_away():
     assert paste(frame, 0.2, None, [motion]) is frame
 
 
+def test_the_spotters_measurement_sees_a_pasted_motion_on_a_real_face_as_the_warp_moves_it(one_thread):
+    """Held still, a real face's 2-px pasted brow, nose-wing and mouth-corner motions move the spotter's
+    regions by what the warp moves them on average over each region, well above two noisy copies of the
+    face: what misses the motions on talking faces is the faces' own motion, not the measurement
+    (docs/SPOTTER_TUNING.md; benchmarks/measurement_tries.py gain)."""
+    from mer_live.face import FaceDetector, square_box
+    from mer_live.streaming.face_motion import IDENTITY, FaceMotion, normalised_gray
+    from mer_live.synthetic.paste import displacement
+
+    with VideoFileSource(Path(__file__).parent / "data" / "real" / "PsychoPy_testMovie.mp4") as source:
+        frame = next(f.rgb for f in source if f.index == 10)
+    face = FaceDetector(min_face_size=32).detect(frame)
+    points = np.asarray(face.landmarks, np.float64).reshape(5, 2)
+    size = SpotterConfig().size
+    x1, y1, x2, y2 = square_box(face.box, frame.shape, 0.2)
+    scale = size / (x2 - x1)
+    motion = FaceMotion(size)
+    motion.set_landmarks((points - [x1, y1]) * scale)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    rng = np.random.default_rng(0)
+    for site, action in (("brows", "raise"), ("nose_wings", "wrinkle"), ("mouth_corners", "pull")):
+        pasted = PastedMotion(onset=0.0, apex=0.5, offset=1.0, site=site, action=action, sides="both",
+                              amplitude_px=2.0, remain=1.0, release_s=1.0)
+        still = normalised_gray(degrade(frame, rng)[y1:y2, x1:x2], size)
+        moved = normalised_gray(degrade(paste(frame, 0.5, points, [pasted]), rng)[y1:y2, x1:x2], size)
+        quiet = normalised_gray(degrade(frame, rng)[y1:y2, x1:x2], size)
+        warp = np.stack(displacement(xs / scale + x1, ys / scale + y1, 0.5, points, [pasted]), axis=-1) * scale
+        expected = np.array([warp[b:d, a:c].reshape(-1, 2).mean(axis=0) for a, b, c, d in motion.regions.boxes])
+        region = int(np.argmax(np.hypot(*expected.T)))
+        want = expected[region]
+        seen = motion.register(still, moved, IDENTITY).vectors[region]
+        noise = motion.register(still, quiet, IDENTITY).vectors[region]
+        assert 0.6 * np.hypot(*want) < np.hypot(*seen) < 1.5 * np.hypot(*want), (site, want, seen)
+        assert seen @ want > 0.9 * np.hypot(*seen) * np.hypot(*want), (site, want, seen)
+        assert np.hypot(*noise) < 0.2 * np.hypot(*want), (site, want, noise)
+
+
 @pytest.fixture(scope="module")
 def pasted(one_thread):
     """(frames, fps, motions, face frames, detector): the clip with three pasted micro-motions."""

@@ -178,14 +178,8 @@ def site_centres(points: np.ndarray, motion: PastedMotion) -> list[tuple[np.ndar
     return out
 
 
-def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np.ndarray:
-    """The frame with every motion active at time t warped in (a copy; the frame itself if none is).
-
-    `points`: this frame's (5, 2) landmarks in frame pixels (None or NaN: no face, nothing is pasted).
-    Each site moves by level * amplitude at its centre, falling off as a Gaussian of sigma a tenth to a
-    sixth of the interocular distance (never under 1.5 amplitudes, so the warp never folds)."""
-    if points is None or np.isnan(points).any():
-        return frame
+def _blobs(t: float, points: np.ndarray, motions) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """(centre, shift, sigma) in frame pixels of every site moving at time t."""
     blobs = []
     iod = float(np.hypot(*(points[1] - points[0])))
     for motion in motions:
@@ -195,6 +189,30 @@ def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np
         size = level * motion.amplitude_px
         sigma = max(SIGMA_IOD[motion.site] * iod, 1.5 * motion.amplitude_px)
         blobs += [(centre, size * direction, sigma) for centre, direction in site_centres(points, motion)]
+    return blobs
+
+
+def displacement(xs: np.ndarray, ys: np.ndarray, t: float, points: np.ndarray, motions) -> tuple[np.ndarray, np.ndarray]:
+    """(dx, dy): how far the pasted motions move the content at frame pixels (xs, ys) at time t: the warp that
+    `paste` applies, for measuring what a spotter should see of it."""
+    dx = np.zeros_like(xs)
+    dy = np.zeros_like(ys)
+    for centre, shift, sigma in _blobs(t, points, motions):
+        g = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma * sigma))
+        dx += shift[0] * g
+        dy += shift[1] * g
+    return dx, dy
+
+
+def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np.ndarray:
+    """The frame with every motion active at time t warped in (a copy; the frame itself if none is).
+
+    `points`: this frame's (5, 2) landmarks in frame pixels (None or NaN: no face, nothing is pasted).
+    Each site moves by level * amplitude at its centre, falling off as a Gaussian of sigma a tenth to a
+    sixth of the interocular distance (never under 1.5 amplitudes, so the warp never folds)."""
+    if points is None or np.isnan(points).any():
+        return frame
+    blobs = _blobs(t, points, motions)
     if not blobs:
         return frame
     h, w = frame.shape[:2]
@@ -206,12 +224,7 @@ def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np
     if x2 <= x1 or y2 <= y1:
         return frame
     ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float32)
-    dx = np.zeros_like(xs)
-    dy = np.zeros_like(ys)
-    for centre, shift, sigma in blobs:
-        g = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma * sigma))
-        dx += shift[0] * g
-        dy += shift[1] * g
+    dx, dy = displacement(xs, ys, t, points, motions)
     # a pixel shows what lay `shift` behind it: content moves by +shift (first order, |gradient| < 1)
     out = frame.copy()
     out[y1:y2, x1:x2] = cv2.remap(frame, xs - dx, ys - dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
