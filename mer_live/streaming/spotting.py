@@ -105,7 +105,7 @@ class SpotterConfig:
     talk_swings: int = 3            # the displacement rising this many separate times in one segment: talking
     talk_window_s: float = 1.5      # mouth or jaw motion this close around a mouth-led segment ...
     talk_openings: int = 2          # ... this many times: talking
-    floor: float = 0.04             # pixels (64-px crop) added to the noise scale: the quietest real video's noise
+    floor: float = 0.03             # pixels (64-px crop) added to the noise scale (chosen in replay: docs/SPOTTER_TUNING.md)
 
     def __post_init__(self) -> None:
         for name in ("open_threshold", "lag_s", "baseline_s", "quiet_s", "max_micro_s", "max_macro_s",
