@@ -61,7 +61,7 @@ def test_with_a_model_micro_events_are_classified(tiny_root, tmp_path, capsys):
     root, made = tiny_root
     out = tmp_path / "out"
     settings = tmp_path / "tiny.json"        # the tiny layout's 40 x 48 crops: the spotter measures at 64 px
-    settings.write_text(json.dumps({"size": 64, "threshold": 2.0}))
+    settings.write_text(json.dumps({"size": 64, "threshold": 3.0}))
     code, _, _ = run([root, "CASME_SQ", "--face", "full", "--out", out, "--quiet", "--spotter", settings,
                       "--model", demo_model_path(), "--videos", made.videos[0].video_id], capsys)
     assert code == 0
