@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="window length (default: the model's clip_seconds)")
     parser.add_argument("--threshold", type=number(0), default=None,
                         help="spotting threshold: how far a facial region must move from where it was, in robust "
-                             f"z units of that region's own noise, to count (default {SpotterConfig.threshold})")
+                             f"z units of that region's own noise, to count (default {SpotterConfig.threshold}); below the "
+                             "default it also opens motion sooner, in proportion, so a very low one follows noise")
     parser.add_argument("--spotter", metavar="FILE", default=None,
                         help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
                              "docs/SPOTTER_TUNING.md); --threshold, when given, overrides the file's")

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the region spotter's settings, a JSON object of SpotterConfig fields (see "
                              "docs/SPOTTER_TUNING.md); named in the report; --threshold overrides the file's")
     parser.add_argument("--threshold", type=number(0), default=None,
-                        help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold})")
+                        help=f"the spotter's threshold (SpotterConfig.threshold, default {spotter.threshold}); below "
+                             "the default it also opens motion sooner, in proportion")
     parser.add_argument("--detect-every", type=integer(1), default=None,
                         help="run the face detector every k-th frame (default: when the engine needs it, as the "
                              "live app does)")
