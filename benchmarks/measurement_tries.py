@@ -53,12 +53,12 @@ def dis_flow(spec: str):
     return lambda previous, following: dis.calc(previous, following, None)
 
 
-def speech(seeds: str) -> int:
+def speech(parser: argparse.ArgumentParser, seeds: str) -> int:
     import real_spotting_replay as replay
     from mer_live.streaming.spotting import GROUP_MEMBERS, SPEECH_MEMBERS, SpotterConfig
 
-    parser = argparse.ArgumentParser()
-    rows = replay.load_rows(parser, replay.cache_file(replay.CACHE, "tune", seeds), "--seeds")
+    rows = replay.load_rows(parser, replay.cache_file(replay.CACHE, "tune", seeds),
+                            "--seeds (real_spotting_replay.py record --split tune)")
     config, seen = SpotterConfig(), set()
     for row in rows:
         if row["video"] in seen:                 # one clean run per clip: the others differ in camera noise only
@@ -85,23 +85,20 @@ def gain(video: Path, amplitude: float, frame_index: int) -> int:
 
     from mer_live.face import square_box
     from mer_live.streaming.face_motion import IDENTITY, REGION_NAMES, FaceMotion, normalised_gray
+    from mer_live.streaming.face_tracker import TrackerConfig
     from mer_live.streaming.sources import VideoFileSource
     from mer_live.streaming.spotting import SpotterConfig
-    from mer_live.synthetic.paste import PastedMotion, degrade, displacement, paste
+    from mer_live.synthetic.paste import PastedMotion, degrade, paste, region_displacement
 
-    source = VideoFileSource(video)
-    source.open()
-    frame = None
-    for _ in range(frame_index + 1):
-        frame = source.read() or frame
-    source.close()
+    with VideoFileSource(video) as source:
+        frame = next((f for f in source if f.index == frame_index), None)
     if frame is None:
-        raise SystemExit(f"measurement_tries.py: no frame could be read from {video}")
+        raise SystemExit(f"measurement_tries.py: {video} has no frame {frame_index}: choose a smaller --frame")
     face = recording_detector(min_face_size=32).detect(frame.rgb)
     if face is None:
         raise SystemExit(f"measurement_tries.py: no face found on frame {frame_index} of {video}: try --frame")
     size = SpotterConfig().size
-    x1, y1, x2, y2 = square_box(face.box, frame.rgb.shape, 0.2)
+    box = x1, y1, x2, y2 = square_box(face.box, frame.rgb.shape, TrackerConfig().margin)
     scale = size / (x2 - x1)
     points = np.asarray(face.landmarks, np.float64).reshape(5, 2)
     iod = float(np.hypot(*(points[1] - points[0])))
@@ -112,8 +109,6 @@ def gain(video: Path, amplitude: float, frame_index: int) -> int:
 
     motion = FaceMotion(size)
     motion.set_landmarks((points - [x1, y1]) * scale)
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
-    frame_x, frame_y = xs / scale + x1, ys / scale + y1
     rng = np.random.default_rng(0)
     print(f"{video.name}: frame {frame_index}, interocular distance {iod:.0f} px, crop {x2 - x1} px -> {size}; "
           f"{amplitude:g} px pasted is {amplitude * scale * to_64:.2f} px of a 64-px crop at the site's centre")
@@ -124,8 +119,7 @@ def gain(video: Path, amplitude: float, frame_index: int) -> int:
         still = crop(degrade(frame.rgb, rng))
         moved = motion.register(still, crop(degrade(paste(frame.rgb, 0.5, points, [pasted]), rng)), IDENTITY)
         quiet = motion.register(still, crop(degrade(frame.rgb, rng)), IDENTITY)
-        warp = np.stack(displacement(frame_x, frame_y, 0.5, points, [pasted]), axis=-1) * scale
-        expected = np.array([warp[b:d, a:c].reshape(-1, 2).mean(axis=0) for a, b, c, d in motion.regions.boxes])
+        expected = region_displacement(motion.regions.boxes, box, size, 0.5, points, [pasted])
         region = int(np.argmax(np.hypot(*expected.T)))
         print(f"  {site:13s} {action:8s} region {REGION_NAMES[region]:7s}: the warp moves it "
               f"{np.hypot(*expected[region]) * to_64:.2f}, measured {np.hypot(*moved.vectors[region]) * to_64:.2f} "
@@ -149,7 +143,7 @@ def main(argv=None) -> int:
     seen.add_argument("--amplitude", type=float, default=2.0, help="frame pixels")
     args = parser.parse_args(argv)
     if args.action == "speech":
-        return speech(args.seeds)
+        return speech(talk, args.seeds)
     if args.action == "gain":
         return gain(args.video, args.amplitude, args.frame)
     if args.flow != "farneback":

@@ -76,18 +76,17 @@ def test_the_spotters_measurement_sees_a_pasted_motion_on_a_real_face_as_the_war
     (docs/SPOTTER_TUNING.md; benchmarks/measurement_tries.py gain)."""
     from mer_live.face import FaceDetector, square_box
     from mer_live.streaming.face_motion import IDENTITY, FaceMotion, normalised_gray
-    from mer_live.synthetic.paste import displacement
+    from mer_live.streaming.face_tracker import TrackerConfig
+    from mer_live.synthetic.paste import region_displacement
 
     with VideoFileSource(Path(__file__).parent / "data" / "real" / "PsychoPy_testMovie.mp4") as source:
         frame = next(f.rgb for f in source if f.index == 10)
     face = FaceDetector(min_face_size=32).detect(frame)
     points = np.asarray(face.landmarks, np.float64).reshape(5, 2)
     size = SpotterConfig().size
-    x1, y1, x2, y2 = square_box(face.box, frame.shape, 0.2)
-    scale = size / (x2 - x1)
+    box = x1, y1, x2, y2 = square_box(face.box, frame.shape, TrackerConfig().margin)
     motion = FaceMotion(size)
-    motion.set_landmarks((points - [x1, y1]) * scale)
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    motion.set_landmarks((points - [x1, y1]) * size / (x2 - x1))
     rng = np.random.default_rng(0)
     for site, action in (("brows", "raise"), ("nose_wings", "wrinkle"), ("mouth_corners", "pull")):
         pasted = PastedMotion(onset=0.0, apex=0.5, offset=1.0, site=site, action=action, sides="both",
@@ -95,8 +94,7 @@ def test_the_spotters_measurement_sees_a_pasted_motion_on_a_real_face_as_the_war
         still = normalised_gray(degrade(frame, rng)[y1:y2, x1:x2], size)
         moved = normalised_gray(degrade(paste(frame, 0.5, points, [pasted]), rng)[y1:y2, x1:x2], size)
         quiet = normalised_gray(degrade(frame, rng)[y1:y2, x1:x2], size)
-        warp = np.stack(displacement(xs / scale + x1, ys / scale + y1, 0.5, points, [pasted]), axis=-1) * scale
-        expected = np.array([warp[b:d, a:c].reshape(-1, 2).mean(axis=0) for a, b, c, d in motion.regions.boxes])
+        expected = region_displacement(motion.regions.boxes, box, size, 0.5, points, [pasted])
         region = int(np.argmax(np.hypot(*expected.T)))
         want = expected[region]
         seen = motion.register(still, moved, IDENTITY).vectors[region]

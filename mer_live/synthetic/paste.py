@@ -192,16 +192,30 @@ def _blobs(t: float, points: np.ndarray, motions) -> list[tuple[np.ndarray, np.n
     return blobs
 
 
-def displacement(xs: np.ndarray, ys: np.ndarray, t: float, points: np.ndarray, motions) -> tuple[np.ndarray, np.ndarray]:
-    """(dx, dy): how far the pasted motions move the content at frame pixels (xs, ys) at time t: the warp that
-    `paste` applies, for measuring what a spotter should see of it."""
+def _field(xs: np.ndarray, ys: np.ndarray, blobs) -> tuple[np.ndarray, np.ndarray]:
     dx = np.zeros_like(xs)
     dy = np.zeros_like(ys)
-    for centre, shift, sigma in _blobs(t, points, motions):
+    for centre, shift, sigma in blobs:
         g = np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * sigma * sigma))
         dx += shift[0] * g
         dy += shift[1] * g
     return dx, dy
+
+
+def displacement(xs: np.ndarray, ys: np.ndarray, t: float, points: np.ndarray, motions) -> tuple[np.ndarray, np.ndarray]:
+    """(dx, dy): how far the pasted motions move the content at frame pixels (xs, ys) at time t: the warp that
+    `paste` applies, for measuring what a spotter should see of it."""
+    return _field(xs, ys, _blobs(t, points, motions))
+
+
+def region_displacement(boxes: np.ndarray, crop_box, size: int, t: float, points: np.ndarray, motions) -> np.ndarray:
+    """(R, 2): the pasted warp's mean over each region box (x1, y1, x2, y2) of a `size`-px square crop of the
+    frame's `crop_box`, in crop pixels at time t: what a region measurement of that crop should read."""
+    x1, y1, x2, _ = crop_box
+    scale = size / (x2 - x1)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    warp = np.stack(displacement(xs / scale + x1, ys / scale + y1, t, points, motions), axis=-1) * scale
+    return np.array([warp[b:d, a:c].reshape(-1, 2).mean(axis=0) for a, b, c, d in boxes])
 
 
 def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np.ndarray:
@@ -224,7 +238,7 @@ def paste(frame: np.ndarray, t: float, points: np.ndarray | None, motions) -> np
     if x2 <= x1 or y2 <= y1:
         return frame
     ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float32)
-    dx, dy = displacement(xs, ys, t, points, motions)
+    dx, dy = _field(xs, ys, blobs)
     # a pixel shows what lay `shift` behind it: content moves by +shift (first order, |gradient| < 1)
     out = frame.copy()
     out[y1:y2, x1:x2] = cv2.remap(frame, xs - dx, ys - dy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
