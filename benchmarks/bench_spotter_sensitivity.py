@@ -23,9 +23,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-SITES = (("brows", "lower"), ("mouth_corners", "pull"), ("eye_corners", "squint"), ("nose_wings", "wrinkle"),
-         ("brows", "raise"), ("mouth_corners", "depress"))
-FPS = 30.0
 
 
 def main(argv=None) -> int:
@@ -44,7 +41,7 @@ def main(argv=None) -> int:
     from mer_live.streaming.engine import Engine, EngineConfig
     from mer_live.streaming.sources import ArraySource, VideoFileSource
     from mer_live.streaming.spotting import SpotterConfig
-    from mer_live.synthetic.paste import PastedMotion, degrade, find_points, paste
+    from mer_live.synthetic.paste import STILL_FACE_ACTIONS, STILL_FACE_FPS, find_points, still_face_stream
 
     torch.set_num_threads(1)
     detector = FaceDetector()
@@ -61,12 +58,8 @@ def main(argv=None) -> int:
     print(f"{args.video.name}: {still.shape[1]}x{still.shape[0]}, interocular distance {iod:.0f} px; spotter size "
           f"{spotter.size}, threshold {spotter.threshold}")
     for amplitude in args.amplitudes:
-        motions = [PastedMotion(onset=2.0 + 2 * i, offset=2.3 + 2 * i, apex=2.12 + 2 * i, site=site, action=action,
-                                sides="both", amplitude_px=amplitude, remain=0.6, release_s=1.5)
-                   for i, (site, action) in enumerate(SITES)]
-        rng = np.random.default_rng(args.seed)
-        frames = np.stack([degrade(paste(still, k / FPS, points, motions), rng) for k in range(int(14 * FPS))])
-        engine = Engine(ArraySource(frames, fps=FPS), None, EngineConfig(spotter=spotter), detector=detector)
+        frames, motions = still_face_stream(still, points, amplitude, np.random.default_rng(args.seed))
+        engine = Engine(ArraySource(frames, fps=STILL_FACE_FPS), None, EngineConfig(spotter=spotter), detector=detector)
         decided = []
         push = engine.spotter.push
 
@@ -84,7 +77,7 @@ def main(argv=None) -> int:
             cells.append("-" if best is None else f"{best.kind} {best.peak_score:.1f}")
         micro = sum(any(e.kind == "micro" and e.end > m.onset and e.start < m.offset for e in events) for m in motions)
         print(f"{amplitude:4.1f} px ({amplitude / iod:.3f} IOD): {micro} of {len(motions)} reported micro; "
-              + "; ".join(f"{site} {action}: {cell}" for (site, action), cell in zip(SITES, cells)))
+              + "; ".join(f"{site} {action}: {cell}" for (site, action), cell in zip(STILL_FACE_ACTIONS, cells)))
     return 0
 
 

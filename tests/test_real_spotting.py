@@ -109,19 +109,14 @@ def test_three_pixel_motions_on_a_real_face_held_still_are_micro_expressions(one
     motions (60 % left at the offset) on a PsychoPy face held still, with camera noise and JPEG, are mostly
     reported (benchmarks/bench_spotter_sensitivity.py; with `floor` 0.04, as before 2026-12-07, 3 of 6)."""
     from mer_live.face import FaceDetector
+    from mer_live.synthetic.paste import STILL_FACE_FPS, still_face_stream
 
     with VideoFileSource(Path(__file__).parent / "data" / "real" / "PsychoPy_testMovie.mp4") as source:
         still = next(f.rgb for f in source)
     detector = FaceDetector()
     points = find_points([still], detector)[0]
-    sites = (("brows", "lower"), ("mouth_corners", "pull"), ("eye_corners", "squint"), ("nose_wings", "wrinkle"),
-             ("brows", "raise"), ("mouth_corners", "depress"))
-    motions = [PastedMotion(onset=2.0 + 2 * i, offset=2.3 + 2 * i, apex=2.12 + 2 * i, site=site, action=action,
-                            sides="both", amplitude_px=3.0, remain=0.6, release_s=1.5)
-               for i, (site, action) in enumerate(sites)]
-    rng = np.random.default_rng(0)
-    frames = np.stack([degrade(paste(still, k / 30.0, points, motions), rng) for k in range(14 * 30)])
-    events = Engine(ArraySource(frames, fps=30.0), None, EngineConfig(), detector=detector).run()
+    frames, motions = still_face_stream(still, points, 3.0, np.random.default_rng(0))
+    events = Engine(ArraySource(frames, fps=STILL_FACE_FPS), None, EngineConfig(), detector=detector).run()
     found = [m for m in motions if any(e.kind == "micro" and e.end > m.onset and e.start < m.offset for e in events)]
     assert len(found) >= 4, f"{len(found)} of 6 found: {[(e.kind, e.start, e.end) for e in events]}"
 

@@ -260,6 +260,25 @@ def degrade(frame: np.ndarray, rng: np.random.Generator, read_noise: float = 1.5
     return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+STILL_FACE_ACTIONS = (("brows", "lower"), ("mouth_corners", "pull"), ("eye_corners", "squint"),
+                      ("nose_wings", "wrinkle"), ("brows", "raise"), ("mouth_corners", "depress"))
+STILL_FACE_FPS, STILL_FACE_SECONDS = 30.0, 14.0
+
+
+def still_face_stream(still: np.ndarray, points: np.ndarray, amplitude_px: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, list[PastedMotion]]:
+    """(frames, motions): one real frame held still for STILL_FACE_SECONDS at STILL_FACE_FPS with a 0.3-s motion
+    of each of STILL_FACE_ACTIONS (both sides, `amplitude_px`, 60 % left at the offset) every 2 s from 2 s, and
+    camera noise and JPEG on every frame: what a spotter sees of a motion on a real face with nothing else
+    moving (benchmarks/bench_spotter_sensitivity.py)."""
+    motions = [PastedMotion(onset=2.0 + 2 * i, offset=2.3 + 2 * i, apex=2.12 + 2 * i, site=site, action=action,
+                            sides="both", amplitude_px=amplitude_px, remain=0.6, release_s=1.5)
+               for i, (site, action) in enumerate(STILL_FACE_ACTIONS)]
+    frames = np.stack([degrade(paste(still, k / STILL_FACE_FPS, points, motions), rng)
+                       for k in range(int(STILL_FACE_SECONDS * STILL_FACE_FPS))])
+    return frames, motions
+
+
 def frames_with_face(points: np.ndarray, fps: float, motion: PastedMotion) -> bool:
     """Whether the landmarks are known on every frame from a motion's onset to its offset (its fade is
     pasted only on frames where they are)."""
